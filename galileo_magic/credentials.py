@@ -1,0 +1,208 @@
+"""Where credentials come from, in which order, and how they are checked.
+
+Each field is looked up in turn in the explicit arguments (flags), the
+environment, then the nearest ``.env`` file (read literally, without touching
+``os.environ``). The auth flow, when not given, is inferred from the first
+source that holds any credential: an API key wins over a user name and
+password there.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .errors import ConfigurationError
+from .protocol import AUTH_METHODS, Auth, AuthMethod, OrganizationChoice, Secret
+from .urls import DEFAULT_CONSOLE_URL, api_url_from_console, normalize_url
+
+__all__ = [
+    "ENVIRONMENT",
+    "CredentialValues",
+    "TokenRequest",
+    "gather",
+    "read_dotenv",
+]
+
+# Field name -> environment variable, the same names as the Galileo SDK.
+ENVIRONMENT = {
+    "console_url": "GALILEO_CONSOLE_URL",
+    "api_url": "GALILEO_API_URL",
+    "api_key": "GALILEO_API_KEY",
+    "username": "GALILEO_USERNAME",
+    "password": "GALILEO_PASSWORD",
+    "organization_id": "GALILEO_ORGANIZATION_ID",
+    "organization_slug": "GALILEO_ORGANIZATION_SLUG",
+}
+SECRET_FIELDS = ("api_key", "password")
+CREDENTIAL_FIELDS = ("api_key", "username", "password")
+
+
+@dataclass
+class CredentialValues:
+    """What the sources gave, field by field, before validation.
+
+    Secret fields hold :class:`Secret` so that no repr can show them.
+    ``sources`` records where each field came from ("argument",
+    "environment" or ".env").
+    """
+
+    console_url: str | None = None
+    api_url: str | None = None
+    api_key: Secret | None = None
+    username: str | None = None
+    password: Secret | None = None
+    organization_id: str | None = None
+    organization_slug: str | None = None
+    auth: str | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def has_credentials(self) -> bool:
+        return bool(self.api_key or (self.username and self.password))
+
+    def missing(self) -> str | None:
+        """What is still needed to authenticate, in words, or None."""
+        method = self.inferred_auth()
+        if method == "api-key":
+            return None if self.api_key else "an API key"
+        if self.username and not self.password:
+            return "a password"
+        if self.password and not self.username:
+            return "a user name"
+        if not self.username:
+            return "credentials"
+        return None
+
+    def inferred_auth(self) -> AuthMethod | None:
+        """The flow to use: the given one, else the first source's best."""
+        if self.auth:
+            return _check_method(self.auth)
+        ranked = sorted(
+            (f for f in CREDENTIAL_FIELDS if getattr(self, f)),
+            key=lambda f: _RANK[self.sources.get(f, ".env")],
+        )
+        if not ranked:
+            return None
+        first_source = self.sources.get(ranked[0])
+        if self.api_key and self.sources.get("api_key") == first_source:
+            return "api-key"
+        return "oauth2"
+
+    def secrets(self) -> list[str]:
+        return [s.reveal() for s in (self.api_key, self.password) if s]
+
+
+_RANK = {"argument": 0, "environment": 1, ".env": 2}
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    """A validated request: where to ask, with what, for which organization."""
+
+    api_url: str
+    console_url: str
+    auth: Auth
+    organization: OrganizationChoice
+
+
+def gather(
+    arguments: Mapping[str, str | None],
+    *,
+    environ: Mapping[str, str] | None = None,
+    dotenv: Mapping[str, str | None] | None = None,
+) -> CredentialValues:
+    """Merge the three sources, field by field, first found wins.
+
+    ``dotenv`` defaults to the nearest ``.env`` file from the working
+    directory upward; pass ``{}`` to skip it.
+    """
+    environ = os.environ if environ is None else environ
+    dotenv = read_dotenv() if dotenv is None else dotenv
+    values = CredentialValues(auth=_clean(arguments.get("auth")))
+    layers = (
+        ("argument", arguments, lambda name: name),
+        ("environment", environ, ENVIRONMENT.__getitem__),
+        (".env", dotenv, ENVIRONMENT.__getitem__),
+    )
+    for name in ENVIRONMENT:
+        for source, mapping, key in layers:
+            raw = _clean(mapping.get(key(name)), strip=name != "password")
+            if raw is None:
+                continue
+            setattr(values, name, Secret(raw) if name in SECRET_FIELDS else raw)
+            values.sources[name] = source
+            break
+    _keep_one_organization_source(values)
+    return values
+
+
+def _keep_one_organization_source(values: CredentialValues) -> None:
+    """An id from one source and a slug from a lower one: the higher one wins."""
+    if not (values.organization_id and values.organization_slug):
+        return
+    id_rank = _RANK[values.sources["organization_id"]]
+    slug_rank = _RANK[values.sources["organization_slug"]]
+    if id_rank < slug_rank:
+        values.organization_slug = None
+        del values.sources["organization_slug"]
+    elif slug_rank < id_rank:
+        values.organization_id = None
+        del values.sources["organization_id"]
+
+
+def read_dotenv() -> dict[str, str | None]:
+    """The nearest ``.env`` from the working directory upward, read literally."""
+    from dotenv import dotenv_values, find_dotenv
+
+    path = find_dotenv(usecwd=True)
+    if not path:
+        return {}
+    return dict(dotenv_values(path, interpolate=False))
+
+
+def build_request(values: CredentialValues) -> TokenRequest:
+    """Validate the gathered values into a request, or raise ConfigurationError."""
+    console_url = normalize_url(values.console_url or DEFAULT_CONSOLE_URL)
+    if values.api_url:
+        api_url = normalize_url(values.api_url, what="API URL")
+    else:
+        api_url = api_url_from_console(console_url)
+    method = values.inferred_auth()
+    if method is None:
+        raise ConfigurationError(missing_message())
+    auth = Auth(
+        method,
+        api_key=values.api_key if method == "api-key" else None,
+        username=values.username if method != "api-key" else None,
+        password=values.password if method != "api-key" else None,
+    )
+    organization = OrganizationChoice(
+        id=values.organization_id, slug=values.organization_slug
+    )
+    return TokenRequest(api_url, console_url, auth, organization)
+
+
+def missing_message() -> str:
+    """The one-line error for 'no credentials anywhere'."""
+    return (
+        "No Galileo credentials found: set GALILEO_API_KEY (or GALILEO_USERNAME "
+        "and GALILEO_PASSWORD) in the environment or a .env file, or pass "
+        "--api-key / --username and --password."
+    )
+
+
+def _check_method(method: str) -> AuthMethod:
+    for known in AUTH_METHODS:
+        if method == known:
+            return known
+    raise ConfigurationError(
+        f"Unknown auth method {method!r}; use one of {', '.join(AUTH_METHODS)}."
+    )
+
+
+def _clean(value: str | None, *, strip: bool = True) -> str | None:
+    if value is None:
+        return None
+    text = value.strip() if strip else value
+    return text if text.strip() else None

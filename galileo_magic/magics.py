@@ -1,0 +1,351 @@
+"""The ``%galileo_token`` line magic: parse the line, hand off, show the result.
+
+The class is thin on purpose. It never talks HTTP itself; credentials,
+fetching, the lifecycle and the widgets each live in their own module.
+"""
+
+from __future__ import annotations
+
+import keyword
+import logging
+import os
+import shlex
+import sys
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments
+from traitlets import Bool, Float, Int, Unicode, Union
+
+if TYPE_CHECKING:
+    from .lifecycle import TokenSession
+
+__all__ = ["GalileoMagics"]
+
+logger = logging.getLogger(__name__)
+
+PROMPT = object()  # the value of a bare --password: ask for it
+
+
+@magics_class
+class GalileoMagics(Magics):
+    """Get short-lived Galileo access tokens into kernel variables."""
+
+    console_url = Unicode(
+        None, allow_none=True, help="Galileo console URL (GALILEO_CONSOLE_URL)."
+    ).tag(config=True)
+    api_url = Unicode(
+        None, allow_none=True, help="Galileo API URL; wins over the console URL."
+    ).tag(config=True)
+    variable = Unicode("galileo_token", help="Default variable for the token.").tag(
+        config=True
+    )
+    timeout = Float(10.0, help="Seconds to wait for each HTTP step.").tag(config=True)
+    auto_refresh = Bool(False, help="Refresh tokens before they expire.").tag(
+        config=True
+    )
+    refresh_margin = Int(300, help="Seconds before expiry to refresh or warn.").tag(
+        config=True
+    )
+    api_key_header = Unicode("Galileo-API-Key", help="Header carrying the key.").tag(
+        config=True
+    )
+    token_path = Unicode("/v1/token", help="Path of the token endpoint.").tag(
+        config=True
+    )
+    verify = Union(
+        [Bool(), Unicode()],
+        default_value=True,
+        help="Verify TLS certificates: True, False or a CA bundle path.",
+    ).tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        from .lifecycle import Registry
+
+        self.registry = Registry()
+        self._warned_secret_on_line = False
+
+    @no_var_expand
+    @magic_arguments()
+    @argument("--api-key", metavar="KEY", help="Galileo API key.")
+    @argument("--username", metavar="USER", help="Email or user name.")
+    @argument(
+        "--password",
+        nargs="?",
+        const=PROMPT,
+        metavar="PASSWORD",
+        help="Password; without a value it is asked for, hidden.",
+    )
+    @argument("--auth", choices=("api-key", "oauth2", "basic"), help="Auth flow.")
+    @argument("--org-id", metavar="UUID", help="Organization id (a UUID4).")
+    @argument("--org-slug", metavar="SLUG", help="Organization slug.")
+    @argument("--console-url", metavar="URL", help="Galileo console URL.")
+    @argument("--api-url", metavar="URL", help="Galileo API URL.")
+    @argument("--var", metavar="NAME", help="Variable for the token.")
+    @argument("--auto-refresh", action="store_true", default=None, help="Refresh.")
+    @argument(
+        "--no-auto-refresh",
+        dest="auto_refresh",
+        action="store_false",
+        help="Do not refresh automatically.",
+    )
+    @argument("--login", action="store_true", help="Always show the login form.")
+    @argument("--status", action="store_true", help="Describe the token held.")
+    @argument("--logout", action="store_true", help="Forget the token.")
+    @argument("--quiet", action="store_true", help="Show nothing on success.")
+    @line_magic
+    def galileo_token(self, line: str) -> None:
+        """Fetch a Galileo access token into a kernel variable.
+
+        Credentials come from the flags, then GALILEO_* environment variables,
+        then the nearest .env file, then the login form or a hidden prompt.
+        Values are taken literally: no $name or {expression} expansion.
+        """
+        args = self._parse(line)
+        variable = self._variable(args.var)
+        if args.logout:
+            return self._logout(variable, quiet=args.quiet)
+        if args.status:
+            return self._status(variable)
+        self._scrub_line(args)
+
+        from .credentials import gather
+
+        values = gather(self._arguments(args))
+        if args.login:
+            raise UsageError(
+                "The login form is not available yet; pass credentials with the "
+                "flags or GALILEO_* variables."
+            )
+        self._complete(values, prompt_password=args.password is PROMPT)
+        request, token = self._fetch(values)
+        auto = self.auto_refresh if args.auto_refresh is None else args.auto_refresh
+        self._store(variable, token, request, auto_refresh=auto, quiet=args.quiet)
+
+    @property
+    def _namespace(self) -> dict[str, Any]:
+        if self.shell is None:
+            raise UsageError("%galileo_token needs an IPython shell.")
+        return self.shell.user_ns
+
+    def _parse(self, line: str) -> Any:
+        try:
+            words = shlex.split(line, posix=True)
+        except ValueError as exc:
+            raise UsageError(
+                f"Cannot read the %galileo_token line ({exc}); close the quote or "
+                "escape it."
+            ) from None
+        # Split like a POSIX shell on every platform, not IPython's arg_split.
+        return self.galileo_token.parser.parse_args(words)
+
+    def _variable(self, name: str | None) -> str:
+        variable = name or self.variable
+        if not variable.isidentifier() or keyword.iskeyword(variable):
+            raise UsageError(
+                f"--var {variable!r} is not a Python identifier; use a name like "
+                "galileo_token."
+            )
+        return variable
+
+    def _arguments(self, args: Any) -> dict[str, str | None]:
+        return {
+            "api_key": args.api_key,
+            "username": args.username,
+            "password": None if args.password is PROMPT else args.password,
+            "auth": args.auth,
+            "organization_id": args.org_id,
+            "organization_slug": args.org_slug,
+            "console_url": args.console_url or self.console_url,
+            "api_url": args.api_url or self.api_url,
+        }
+
+    def _scrub_line(self, args: Any) -> None:
+        secrets = [s for s in (args.api_key, args.password) if isinstance(s, str) and s]
+        if not secrets:
+            return
+        from .history import redact_current_cell
+
+        redact_current_cell(self.shell, secrets)
+        if not self._warned_secret_on_line:
+            self._warned_secret_on_line = True
+            print(
+                "Warning: a secret was typed on the %galileo_token line; it was "
+                "replaced by *** in the history. Prefer GALILEO_API_KEY or "
+                "GALILEO_PASSWORD in the environment or a .env file, or the form.",
+                file=sys.stderr,
+            )
+
+    def _complete(self, values: Any, *, prompt_password: bool) -> None:
+        """Ask for what is missing, or fail at once where nobody can answer."""
+        from .credentials import missing_message
+        from .protocol import Secret
+
+        missing = values.missing()
+        if prompt_password and values.username:
+            missing = "a password"
+        if missing is None:
+            return
+        if not self._can_prompt():
+            raise UsageError(missing_message())
+        import getpass
+
+        if missing in ("credentials", "an API key"):
+            key = getpass.getpass("Galileo API key (hidden): ").strip()
+            if not key:
+                raise UsageError(missing_message())
+            values.api_key, values.sources["api_key"] = Secret(key), "argument"
+            values.auth = values.auth or "api-key"
+            return
+        if missing == "a user name":
+            values.username = input("Galileo user name: ").strip() or None
+        if missing == "a password" or not values.password:
+            values.password = Secret(getpass.getpass("Galileo password (hidden): "))
+        if not (values.username and values.password):
+            raise UsageError(missing_message())
+
+    def _can_prompt(self) -> bool:
+        kernel = getattr(self.shell, "kernel", None)
+        if kernel is not None:
+            return bool(getattr(kernel, "_allow_stdin", False))
+        stdin = sys.stdin
+        return stdin is not None and stdin.isatty()
+
+    def _client(self) -> Any:
+        from .fetch import get_client
+
+        verify: bool | str = self.verify
+        if verify is True:
+            verify = _ca_bundle_from_environment() or True
+        return get_client(
+            timeout=self.timeout,
+            verify=verify,
+            api_key_header=self.api_key_header,
+            token_path=self.token_path,
+        )
+
+    def _fetch(self, values: Any) -> tuple[Any, Any]:
+        """Validate and fetch; any failure becomes one UsageError line."""
+        from .credentials import build_request
+        from .errors import GalileoMagicError
+        from .fetch import request_token
+
+        try:
+            request = build_request(values)
+            return request, request_token(request, self._client())
+        except GalileoMagicError as exc:
+            raise UsageError(f"{type(exc).__name__}: {exc}") from None
+
+    def _store(
+        self,
+        variable: str,
+        token: Any,
+        request: Any,
+        *,
+        auto_refresh: bool,
+        quiet: bool,
+    ) -> None:
+        from .fetch import request_token
+        from .lifecycle import RefreshTimer, TokenSession
+
+        client = self._client()
+        session = TokenSession(
+            variable, token, refetch=lambda: request_token(request, client)
+        )
+        if auto_refresh:
+            session.timer = RefreshTimer(
+                token,
+                session.refetch,  # type: ignore[arg-type]  # set just above
+                margin=self.refresh_margin,
+                on_update=lambda t: self._refreshed(session),
+                on_error=lambda exc: self._refresh_failed(session, exc),
+                name=f"galileo-magic-refresh-{variable}",
+            )
+        old = self.registry.replace(session)
+        if old is not None and old.view is not None:
+            old.view.state = "replaced"
+        self._namespace[variable] = token
+        if session.timer is not None:
+            session.timer.start()
+        if not quiet:
+            session.view = self._display(session, auto_refresh=auto_refresh)
+
+    def _display(self, session: Any, *, auto_refresh: bool) -> Any:
+        from IPython.display import display
+
+        from .widgets.countdown import countdown_line
+
+        if getattr(self.shell, "kernel", None) is None:
+            display(
+                {"text/plain": countdown_line(session.token, session.variable)},
+                raw=True,
+            )
+            return None
+        from .widgets import CountdownWidget
+
+        view = CountdownWidget(
+            session.token,
+            variable=session.variable,
+            refresh_margin=self.refresh_margin,
+            auto_refresh=auto_refresh,
+            on_refresh=lambda: self._refresh_now(session),
+            on_logout=lambda: self._logout(session.variable, quiet=True),
+        )
+        display(view)
+        return view
+
+    def _refreshed(self, session: Any) -> None:
+        if session.view is not None:
+            session.view.show(session.token)
+
+    def _refresh_failed(self, session: Any, exc: Exception) -> None:
+        if session.view is not None:
+            session.view.message = f"Refresh failed: {exc}"
+
+    def _refresh_now(self, session: TokenSession) -> None:
+        from .errors import GalileoMagicError
+
+        if self.registry.get(session.variable) is not session or not session.refetch:
+            return
+        try:
+            session.token.update_from(session.refetch())
+        except GalileoMagicError as exc:
+            self._refresh_failed(session, exc)
+            return
+        self._refreshed(session)
+
+    def _logout(self, variable: str, *, quiet: bool) -> None:
+        session = self.registry.forget(variable)
+        held = self._namespace.get(variable)
+        if session is not None and held is session.token:
+            del self._namespace[variable]
+        if session is not None and session.view is not None:
+            session.view.state = "signed-out"
+        if not quiet:
+            said = "removed" if session is not None else "was not held"
+            print(f"Galileo token in {variable} {said}.")
+
+    def _status(self, variable: str) -> None:
+        from .tokens import mask
+
+        session = self.registry.get(variable)
+        if session is None:
+            print(f"No Galileo token in {variable}; run %galileo_token to get one.")
+            return
+        token = session.token
+        refresh = "on" if session.timer is not None else "off"
+        print(
+            f"Galileo token in {variable}: {token.describe()}; "
+            f"token {mask(token.access_token)}; auto-refresh {refresh}."
+        )
+
+    def close(self) -> None:
+        """Stop every timer (on extension unload)."""
+        self.registry.stop_all()
+
+
+def _ca_bundle_from_environment() -> str | None:
+    """requests reads REQUESTS_CA_BUNDLE itself, but not SSL_CERT_FILE."""
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE")

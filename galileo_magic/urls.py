@@ -1,0 +1,121 @@
+"""Console and API URLs: validation, the console-to-API mapping, transport rules."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+from .errors import ConfigurationError
+
+__all__ = [
+    "DEFAULT_CONSOLE_URL",
+    "api_url_from_console",
+    "is_loopback",
+    "normalize_url",
+    "require_secure",
+    "same_origin",
+]
+
+DEFAULT_CONSOLE_URL = "https://app.galileo.ai"
+ALLOW_HTTP_VARIABLE = "GALILEO_MAGIC_ALLOW_HTTP"
+
+
+def normalize_url(url: str, *, what: str = "console URL") -> str:
+    """Return ``url`` with a scheme (``https://`` when none) and no trailing slash.
+
+    Raises ConfigurationError for anything that is not an http(s) URL with a
+    host, or that embeds credentials, a query or a fragment.
+    """
+    text = url.strip()
+    if not text:
+        raise ConfigurationError(
+            f"The {what} is empty; give e.g. {DEFAULT_CONSOLE_URL}."
+        )
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    fix = f"give the {what} as https://host[:port][/path]"
+    if parts.scheme not in ("http", "https"):
+        raise ConfigurationError(f"The {what} {url!r} is not http(s); {fix}.")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise ConfigurationError(f"The {what} {url!r} has a bad port; {fix}.") from None
+    if not host:
+        raise ConfigurationError(f"The {what} {url!r} has no host; {fix}.")
+    if parts.username is not None or parts.password is not None:
+        # Printing the URL back would echo the embedded password.
+        raise ConfigurationError(
+            f"The {what} must not embed a user name or password; {fix} and pass "
+            "credentials with the flags or GALILEO_* variables."
+        )
+    if parts.query or parts.fragment:
+        raise ConfigurationError(f"The {what} {url!r} has a query or fragment; {fix}.")
+    netloc = _bracket(host) + ("" if port is None else f":{port}")
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+def api_url_from_console(console_url: str) -> str:
+    """Map a console URL to its API URL the way the Galileo SDK does.
+
+    ``app.galileo.ai`` becomes ``https://api.galileo.ai``; otherwise a host label
+    ``console`` becomes ``api`` (the path is kept). A URL with no such label is
+    its own API URL, which is what a local or sandbox server wants.
+    """
+    console = normalize_url(console_url)
+    parts = urlsplit(console)
+    host = parts.hostname or ""
+    if host == "app.galileo.ai":
+        return "https://api.galileo.ai"
+    labels = host.split(".")
+    if "console" not in labels:
+        return console
+    labels[labels.index("console")] = "api"
+    netloc = ".".join(labels) + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def is_loopback(url: str) -> bool:
+    """Whether ``url`` points at this machine (localhost, 127.0.0.0/8 or ::1)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def require_secure(url: str) -> None:
+    """Refuse to send credentials over plain HTTP except to a loopback host.
+
+    Setting ``GALILEO_MAGIC_ALLOW_HTTP=1`` lifts the rule, for a private network
+    the user trusts.
+    """
+    if urlsplit(url).scheme == "https" or is_loopback(url):
+        return
+    if os.environ.get(ALLOW_HTTP_VARIABLE) == "1":
+        return
+    raise ConfigurationError(
+        f"Refusing to send credentials over plain HTTP to {url}; use an https:// "
+        f"URL (or set {ALLOW_HTTP_VARIABLE}=1 for a network you trust)."
+    )
+
+
+def same_origin(first: str, second: str) -> bool:
+    """Whether two URLs share scheme, host and port."""
+    a, b = urlsplit(first), urlsplit(second)
+    return (a.scheme, a.hostname, _port(a.scheme, a.port)) == (
+        b.scheme,
+        b.hostname,
+        _port(b.scheme, b.port),
+    )
+
+
+def _port(scheme: str, port: int | None) -> int:
+    return port if port is not None else (443 if scheme == "https" else 80)
+
+
+def _bracket(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
