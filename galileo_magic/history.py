@@ -30,7 +30,8 @@ def redact_current_cell(shell: Any, secrets: list[str]) -> None:
     history = getattr(shell, "history_manager", None)
     if not secrets or history is None:
         return
-    line = shell.execution_count
+    # In[n] is line n; execution_count may already be one ahead.
+    line = len(history.input_hist_raw) - 1
     for name in ("input_hist_parsed", "input_hist_raw"):
         entries = getattr(history, name, None)
         if entries:

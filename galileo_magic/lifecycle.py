@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import GalileoMagicError
+from .errors import GalileoMagicError, ServerError
 from .tokens import GalileoToken
 
 __all__ = ["RefreshTimer", "Registry", "TokenSession"]
@@ -22,13 +23,24 @@ logger = logging.getLogger(__name__)
 
 FIRST_RETRY_DELAY = 5.0
 MAX_RETRY_DELAY = 60.0
+# The shortest wait between refreshes, so a server handing out tokens that
+# live less than the margin cannot make the timer spin.
+MIN_REFRESH_INTERVAL = 1.0
+JOIN_TIMEOUT = 1.0
+
+
+def _ignore(_: Any) -> None:
+    """The default callback: do nothing."""
 
 
 class RefreshTimer:
     """Fetches a new token ``margin`` seconds before expiry, in place.
 
     On failure the old token is kept, ``on_error`` is told, and the fetch is
-    tried again with a doubling delay until the token has expired.
+    tried again after ``retry_delay`` seconds, doubling up to MAX_RETRY_DELAY,
+    until the token expires; then ``on_expired`` is told and the thread ends.
+    When the margin is more than half of the time left, the refresh happens
+    half-way instead, so short-lived tokens are refreshed without a busy loop.
     """
 
     def __init__(
@@ -37,63 +49,137 @@ class RefreshTimer:
         fetch: Callable[[], GalileoToken],
         *,
         margin: float,
-        on_update: Callable[[GalileoToken], None] = lambda token: None,
-        on_error: Callable[[GalileoMagicError], None] = lambda exc: None,
+        on_update: Callable[[GalileoToken], None] = _ignore,
+        on_error: Callable[[GalileoMagicError], None] = _ignore,
+        on_expired: Callable[[GalileoToken], None] = _ignore,
+        retry_delay: float = FIRST_RETRY_DELAY,
         name: str = "galileo-magic-refresh",
     ) -> None:
         self.token = token
-        self._fetch = fetch
+        self._fetch: Callable[[], GalileoToken] | None = fetch
         self._margin = max(float(margin), 0.0)
         self._on_update = on_update
         self._on_error = on_error
+        self._on_expired = on_expired
+        self._retry_delay = max(float(retry_delay), 0.01)
         self._stop = threading.Event()
+        # Set by stop() and reschedule() to cut a wait short.
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._lock = threading.Lock()
 
     @property
+    def name(self) -> str:
+        """The thread's name, which tests and ``threading.enumerate()`` see."""
+        return self._thread.name
+
+    @property
     def running(self) -> bool:
+        """Whether the thread is alive and has not been asked to stop."""
         return self._thread.is_alive() and not self._stop.is_set()
 
     def start(self) -> None:
-        """Start the thread; a second call does nothing."""
+        """Start the thread; a second call, or a call after stop, does nothing."""
         with self._lock:
-            if not self._thread.is_alive() and not self._stop.is_set():
+            if self._thread.ident is None and not self._stop.is_set():
                 self._thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread and wait for it; safe to call twice or from itself."""
+    def stop(self, timeout: float = JOIN_TIMEOUT) -> None:
+        """Stop the thread and drop the fetch; safe to call twice or from itself.
+
+        Waits at most ``timeout`` seconds: a fetch in flight finishes on its
+        own (the thread is a daemon) and its result is thrown away.
+        """
         self._stop.set()
+        self._wake.set()
         with self._lock:
             started = self._thread.ident is not None
+            # The fetch closes over the credentials; let them go with the timer.
+            self._fetch = None
         if started and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
 
+    def reschedule(self) -> None:
+        """Recompute the next refresh from the token (after a manual refresh)."""
+        self._wake.set()
+
     def seconds_until_refresh(self) -> float:
-        return max(self.token.remaining.total_seconds() - self._margin, 0.0)
+        """Seconds from now until the token should be refreshed."""
+        remaining = self.token.remaining.total_seconds()
+        lead = min(self._margin, remaining / 2)
+        return max(remaining - lead, min(MIN_REFRESH_INTERVAL, remaining))
 
     def _run(self) -> None:
-        delay = FIRST_RETRY_DELAY
-        wait = self.seconds_until_refresh()
-        while not self._stop.wait(wait):
-            try:
-                fresh = self._fetch()
-            except GalileoMagicError as exc:
-                logger.warning("galileo-magic: refresh failed: %s", exc)
-                self._on_error(exc)
-                if self.token.expired:
-                    return
-                wait = min(delay, self.token.remaining.total_seconds())
-                delay = min(delay * 2, MAX_RETRY_DELAY)
-                continue
+        delay = self._retry_delay
+        due = time.monotonic() + self.seconds_until_refresh()
+        while True:
+            woken = self._wake.wait(max(due - time.monotonic(), 0.0))
+            self._wake.clear()
             if self._stop.is_set():
                 return
-            self.token.update_from(fresh)
-            delay = FIRST_RETRY_DELAY
-            logger.info(
-                "galileo-magic: refreshed token for %s", self.token.organization
+            if woken and time.monotonic() < due:
+                delay = self._retry_delay
+                due = time.monotonic() + self.seconds_until_refresh()
+                continue
+            if self.token.expired:
+                self._expire()
+                return
+            error = self._refresh()
+            if self._stop.is_set():
+                return
+            if error is None:
+                delay = self._retry_delay
+                due = time.monotonic() + self.seconds_until_refresh()
+                continue
+            self._notify(self._on_error, error)
+            remaining = self.token.remaining.total_seconds()
+            due = time.monotonic() + min(delay, remaining)
+            delay = min(delay * 2, MAX_RETRY_DELAY)
+
+    def _refresh(self) -> GalileoMagicError | None:
+        """Fetch and update the token in place; the error if that failed."""
+        fetch = self._fetch
+        if fetch is None:
+            return None
+        try:
+            fresh = fetch()
+        except GalileoMagicError as exc:
+            logger.warning("galileo-magic: refresh failed: %s", exc)
+            return exc
+        except Exception as exc:  # a bug in a fetch must not kill the timer
+            logger.warning("galileo-magic: refresh failed: %s", type(exc).__name__)
+            error = GalileoMagicError(
+                f"Refresh failed with {type(exc).__name__}; run %galileo_token again."
             )
-            self._on_update(self.token)
-            wait = self.seconds_until_refresh()
+            error.__cause__ = exc
+            return error
+        if fresh.expired:
+            return ServerError(
+                f"The server at {fresh.api_url} sent a token that had already "
+                "expired; check the server's clock."
+            )
+        if self._stop.is_set():
+            return None
+        self.token.update_from(fresh)
+        logger.info("galileo-magic: refreshed token for %s", self.token.organization)
+        self._notify(self._on_update, self.token)
+        return None
+
+    def _expire(self) -> None:
+        logger.warning(
+            "galileo-magic: token for %s expired; run %%galileo_token again.",
+            self.token.organization,
+        )
+        self._notify(self._on_expired, self.token)
+
+    def _notify(self, callback: Callable[[Any], None], value: Any) -> None:
+        # A failing display callback (a closed widget) must not end the timer.
+        try:
+            callback(value)
+        except Exception as exc:
+            logger.warning(
+                "galileo-magic: refresh callback failed: %s", type(exc).__name__
+            )
 
 
 @dataclass
@@ -111,9 +197,11 @@ class TokenSession:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def stop(self) -> None:
-        if self.timer is not None:
-            self.timer.stop()
-            self.timer = None
+        """Stop the timer and forget the credentials; safe to call twice."""
+        timer, self.timer = self.timer, None
+        self.refetch = None
+        if timer is not None:
+            timer.stop()
 
 
 class Registry:
@@ -124,6 +212,7 @@ class Registry:
         self._lock = threading.Lock()
 
     def get(self, variable: str) -> TokenSession | None:
+        """The session held for ``variable``, if any."""
         with self._lock:
             return self._sessions.get(variable)
 
@@ -145,6 +234,7 @@ class Registry:
         return old
 
     def stop_all(self) -> None:
+        """Forget every session and stop every timer (on extension unload)."""
         with self._lock:
             sessions = list(self._sessions.values())
             self._sessions.clear()

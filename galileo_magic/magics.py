@@ -19,7 +19,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Int, Unicode, Union
 
 if TYPE_CHECKING:
-    from .lifecycle import TokenSession
+    from .lifecycle import Registry, TokenSession
 
 __all__ = ["GalileoMagics"]
 
@@ -62,10 +62,17 @@ class GalileoMagics(Magics):
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
-        from .lifecycle import Registry
-
-        self.registry = Registry()
+        self._registry: Registry | None = None
         self._warned_secret_on_line = False
+
+    @property
+    def registry(self) -> Registry:
+        """The sessions held; made on first use, so loading imports no requests."""
+        if self._registry is None:
+            from .lifecycle import Registry
+
+            self._registry = Registry()
+        return self._registry
 
     @no_var_expand
     @magic_arguments()
@@ -248,27 +255,19 @@ class GalileoMagics(Magics):
         quiet: bool,
     ) -> None:
         from .fetch import request_token
-        from .lifecycle import RefreshTimer, TokenSession
+        from .lifecycle import TokenSession
 
         client = self._client()
+        # The credentials stay in this closure, in memory only, until logout.
         session = TokenSession(
             variable, token, refetch=lambda: request_token(request, client)
         )
-        if auto_refresh:
-            session.timer = RefreshTimer(
-                token,
-                session.refetch,  # type: ignore[arg-type]  # set just above
-                margin=self.refresh_margin,
-                on_update=lambda t: self._refreshed(session),
-                on_error=lambda exc: self._refresh_failed(session, exc),
-                name=f"galileo-magic-refresh-{variable}",
-            )
         old = self.registry.replace(session)
         if old is not None and old.view is not None:
             old.view.state = "replaced"
         self._namespace[variable] = token
-        if session.timer is not None:
-            session.timer.start()
+        if auto_refresh:
+            self._start_timer(session)
         if not quiet:
             session.view = self._display(session, auto_refresh=auto_refresh)
 
@@ -296,27 +295,68 @@ class GalileoMagics(Magics):
         display(view)
         return view
 
-    def _refreshed(self, session: Any) -> None:
-        if session.view is not None:
+    def _start_timer(self, session: TokenSession) -> None:
+        """Give ``session`` a running refresh timer, replacing any it had."""
+        from .lifecycle import RefreshTimer
+
+        if session.refetch is None:
+            return
+        if session.timer is not None:
+            session.timer.stop()
+        session.timer = RefreshTimer(
+            session.token,
+            session.refetch,
+            margin=self.refresh_margin,
+            on_update=lambda token: self._refreshed(session),
+            on_error=lambda exc: self._refresh_failed(session, exc),
+            on_expired=lambda token: self._expired(session),
+            name=f"galileo-magic-refresh-{session.variable}",
+        )
+        session.timer.start()
+
+    def _current(self, session: TokenSession) -> bool:
+        # A replaced or signed-out session's callbacks must not touch its view.
+        return self.registry.get(session.variable) is session
+
+    def _refreshed(self, session: TokenSession) -> None:
+        session.extras.pop("refresh_error", None)
+        if session.view is not None and self._current(session):
             session.view.show(session.token)
 
-    def _refresh_failed(self, session: Any, exc: Exception) -> None:
-        if session.view is not None:
-            session.view.message = f"Refresh failed: {exc}"
+    def _refresh_failed(self, session: TokenSession, exc: Exception) -> None:
+        session.extras["refresh_error"] = str(exc)
+        if session.view is not None and self._current(session):
+            session.view.message = f"Refresh failed, retrying: {exc}"
+
+    def _expired(self, session: TokenSession) -> None:
+        error = session.extras.get("refresh_error")
+        why = f"refresh failed: {error}" if error else "it was not refreshed"
+        session.extras["refresh_error"] = f"expired; {why}"
+        if session.view is not None and self._current(session):
+            session.view.show(
+                session.token, f"Expired ({why}); run %galileo_token again."
+            )
 
     def _refresh_now(self, session: TokenSession) -> None:
         from .errors import GalileoMagicError
 
-        if self.registry.get(session.variable) is not session or not session.refetch:
+        refetch = session.refetch
+        if not self._current(session) or refetch is None:
             return
         try:
-            session.token.update_from(session.refetch())
+            session.token.update_from(refetch())
         except GalileoMagicError as exc:
             self._refresh_failed(session, exc)
             return
         self._refreshed(session)
+        if session.timer is not None and session.timer.running:
+            session.timer.reschedule()
+        elif session.timer is not None:
+            # The timer ended when the token expired; a new token gets a new one.
+            self._start_timer(session)
 
     def _logout(self, variable: str, *, quiet: bool) -> None:
+        # forget() stops the timer and drops the credentials' closure.
         session = self.registry.forget(variable)
         held = self._namespace.get(variable)
         if session is not None and held is session.token:
@@ -335,14 +375,20 @@ class GalileoMagics(Magics):
             print(f"No Galileo token in {variable}; run %galileo_token to get one.")
             return
         token = session.token
-        refresh = "on" if session.timer is not None else "off"
+        refresh = "off"
+        if session.timer is not None:
+            refresh = "on" if session.timer.running else "stopped"
+        error = session.extras.get("refresh_error")
+        note = f" Last refresh: {error}" if error else ""
+        if self._namespace.get(variable) is not token:
+            note += f" {variable} no longer holds it; --logout forgets it."
         print(
             f"Galileo token in {variable}: {token.describe()}; "
-            f"token {mask(token.access_token)}; auto-refresh {refresh}."
+            f"token {mask(token.access_token)}; auto-refresh {refresh}.{note}"
         )
 
     def close(self) -> None:
-        """Stop every timer (on extension unload)."""
+        """Stop every timer and forget every credential (on extension unload)."""
         self.registry.stop_all()
 
 

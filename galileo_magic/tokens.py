@@ -24,17 +24,22 @@ _ISO = re.compile(
     (?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,9}))?)?
     (?P<zone>[Zz]|[+-]\d{2}(?::?\d{2})?)?
     """,
-    re.VERBOSE,
+    # ASCII only: \d would also match other scripts' digits, which int() takes.
+    re.VERBOSE | re.ASCII,
 )
+_EPOCH = re.compile(r"[+-]?\d+(?:\.\d+)?", re.ASCII)
+_EPOCH_START = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def parse_expiry(value: Any) -> datetime:
     """Turn the server's ``expires_at`` into an aware UTC datetime.
 
-    Accepts ISO 8601 with ``Z`` or a ``+hh:mm``/``-hh:mm`` offset and 1 to 9
-    fraction digits (beyond microseconds they are truncated), and epoch seconds
-    as a number or a numeric string. A timestamp without an offset is UTC.
-    Anything else is a ServerError that names the value.
+    Accepts ISO 8601 with ``Z`` or a ``+hh:mm``/``-hh:mm`` offset (also
+    ``+hhmm`` and ``+hh``) and 1 to 9 fraction digits (beyond microseconds
+    they are truncated), and epoch seconds as a number or a numeric string.
+    A timestamp without an offset (naive) is taken as UTC, which is what the
+    Galileo server means by one. Anything else, including epoch milliseconds
+    (they land past year 9999), is a ServerError that names the value.
     """
     if isinstance(value, bool):
         raise _bad_expiry(value)
@@ -43,14 +48,15 @@ def parse_expiry(value: Any) -> datetime:
     if not isinstance(value, str):
         raise _bad_expiry(value)
     text = value.strip()
-    if re.fullmatch(r"[+-]?\d+(\.\d+)?", text):
-        return _from_epoch(float(text))
+    if _EPOCH.fullmatch(text):
+        return _from_epoch_text(text)
     match = _ISO.fullmatch(text)
     if not match:
         raise _bad_expiry(value)
     try:
         return _from_match(match)
-    except ValueError:
+    except (ValueError, OverflowError):
+        # An offset can push a valid date past year 1 or 9999.
         raise _bad_expiry(value) from None
 
 
@@ -79,12 +85,27 @@ def _from_match(match: re.Match[str]) -> datetime:
 
 
 def _from_epoch(seconds: float) -> datetime:
-    if not math.isfinite(seconds):
-        raise _bad_expiry(seconds)
     try:
+        # math.isfinite itself overflows on an int beyond the float range.
+        if not math.isfinite(seconds):
+            raise _bad_expiry(seconds)
         return datetime.fromtimestamp(seconds, tz=timezone.utc)
     except (OverflowError, OSError, ValueError):
         raise _bad_expiry(seconds) from None
+
+
+def _from_epoch_text(text: str) -> datetime:
+    # Digit by digit, not through a float, so microseconds survive any year.
+    whole, _, fraction = text.lstrip("+-").partition(".")
+    sign = -1 if text.startswith("-") else 1
+    try:
+        offset = timedelta(
+            seconds=int(whole), microseconds=int(fraction[:6].ljust(6, "0"))
+        )
+        return _EPOCH_START + sign * offset
+    except (OverflowError, ValueError):
+        # ValueError: more digits than int() accepts (sys.int_info).
+        raise _bad_expiry(text) from None
 
 
 def _bad_expiry(value: Any) -> ServerError:
@@ -147,11 +168,23 @@ class GalileoToken:
         api_url: str | None = None,
         received_at: datetime | None = None,
     ) -> GalileoToken:
-        """Build a token from the server's answer, measuring the clock skew."""
-        expires_at = parse_expiry(response.expires_at)
+        """Build a token from the server's answer, measuring the clock skew.
+
+        The skew is the response's Date header minus ``received_at`` (the
+        kernel's clock when the answer arrived); below SKEW_THRESHOLD it is
+        the header's one-second rounding and counts as none.
+        """
+        try:
+            expires_at = parse_expiry(response.expires_at)
+        except ServerError as exc:
+            raise ServerError(f"GET {response.url}: {exc}", url=response.url) from exc
         skew = timedelta(0)
         if response.server_date is not None:
-            measured = response.server_date - (received_at or _utcnow())
+            server_date = response.server_date
+            if server_date.tzinfo is None:
+                # An HTTP date is GMT; "-0000" makes the parser return it naive.
+                server_date = server_date.replace(tzinfo=timezone.utc)
+            measured = server_date - (received_at or _utcnow())
             if abs(measured) >= SKEW_THRESHOLD:
                 skew = measured
         return cls(
@@ -181,7 +214,10 @@ class GalileoToken:
     @property
     def remaining(self) -> timedelta:
         """Time left before expiry on the server's clock; never negative."""
-        return max(self.expires_at - self.server_now(), timedelta(0))
+        with self._lock:
+            # Read both under the lock: a refresh may be replacing them.
+            expires_at, skew = self.expires_at, self.clock_skew
+        return max(expires_at - (_utcnow() + skew), timedelta(0))
 
     @property
     def expired(self) -> bool:

@@ -13,6 +13,7 @@ from traitlets.config import Config
 from galileo_magic.sandbox import SandboxServer
 from galileo_magic.sandbox import seed as demo
 
+
 @pytest.fixture(autouse=True)
 def clean_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory

@@ -84,6 +84,10 @@ class TokenStore:
             raise TokenError("Token has expired")
         return grant
 
+    def issued(self) -> list[str]:
+        """Every token still held, so leak tests can search outputs for them."""
+        return list(self._grants)
+
     def _forget_expired(self, now: datetime) -> None:
         expired = [key for key, g in self._grants.items() if g.expires_at <= now]
         for key in expired:

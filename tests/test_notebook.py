@@ -1,0 +1,96 @@
+"""The quickstart notebook and the README's main job, executed for real."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from galileo_magic.sandbox import SandboxServer
+from galileo_magic.sandbox import seed as demo
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICKSTART = ROOT / "notebooks" / "quickstart.ipynb"
+
+
+def execute(notebook: nbformat.NotebookNode, env: dict[str, str], cwd: Path) -> None:
+    client = NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(cwd)}},
+        store_widget_state=True,
+    )
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        client.execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def leaked(text: str, secrets: list[str]) -> list[str]:
+    forms = []
+    for secret in secrets:
+        forms += [secret, base64.b64encode(secret.encode()).decode()]
+    return [form for form in forms if form in text]
+
+
+def test_quickstart_runs_against_sandbox_without_leaking(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    notebook = nbformat.read(QUICKSTART, as_version=4)
+    env = {"GALILEO_CONSOLE_URL": sandbox.url, "GALILEO_API_KEY": demo.DEMO_API_KEY}
+
+    execute(notebook, env, tmp_path)
+    path = tmp_path / "executed.ipynb"
+    nbformat.write(notebook, path)
+    text = path.read_text()
+
+    assert "signed in as ada@sandbox.galileo.local in Acme Research" in text
+    assert "organization=acme-research expires_at=" in text
+    assert "application/vnd.jupyter.widget-state+json" in text
+    issued = sandbox.app.state.sandbox.store.issued()
+    assert issued, "the sandbox issued no token"
+    assert leaked(text, [demo.DEMO_API_KEY, *issued]) == []
+
+
+def test_demo_script_prints_result_and_no_secret() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "demo.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "organization: acme-research" in result.stdout
+    assert "expires at:" in result.stdout
+    assert "out/quickstart.ipynb" in result.stdout
+    assert demo.DEMO_API_KEY not in result.stdout + result.stderr
+
+
+def test_notebook_without_credentials_fails_fast(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("%load_ext galileo_magic"),
+            nbformat.v4.new_code_cell("%galileo_token"),
+        ]
+    )
+
+    with pytest.raises(CellExecutionError) as caught:
+        execute(notebook, {"GALILEO_CONSOLE_URL": sandbox.url}, tmp_path)
+
+    assert "UsageError" in str(caught.value)
+    assert "GALILEO_API_KEY" in str(caught.value)
