@@ -1,5 +1,6 @@
 """The notebook widgets: the countdown and the login form (anywidget)."""
 
 from .countdown import CountdownWidget, countdown_line
+from .form import FORM_LINE, LoginForm, LoginPanel
 
-__all__ = ["CountdownWidget", "countdown_line"]
+__all__ = ["FORM_LINE", "CountdownWidget", "LoginForm", "LoginPanel", "countdown_line"]

@@ -21,9 +21,11 @@ function element(tag, className, text) {
 }
 
 function render({ model, el }) {
-  // serverOffset: server clock minus browser clock, in ms.
-  let serverOffset = model.get("server_now_ms") - Date.now();
+  // serverOffset: server clock minus browser clock, in ms. Until the sync reply
+  // comes, assume the browser's clock is the kernel's.
+  let serverOffset = model.get("clock_skew_ms");
   let sentAt = null;
+  let pending = "";
 
   const root = element("div", "galileo-countdown");
   root.setAttribute("role", "status");
@@ -43,7 +45,8 @@ function render({ model, el }) {
   el.append(root);
 
   refresh.addEventListener("click", () => {
-    message.textContent = "Refreshing…";
+    pending = "Refreshing…";
+    message.textContent = pending;
     model.send({ type: "refresh" });
   });
   signOut.addEventListener("click", () => model.send({ type: "logout" }));
@@ -67,9 +70,12 @@ function render({ model, el }) {
     title.textContent = `Galileo token in ${variable} · organization ${org}`;
     const local = new Date(expiresAt - serverOffset).toLocaleString();
     buttons.hidden = state !== "active";
-    message.textContent = model.get("message");
+    message.textContent = model.get("message") || pending;
     root.classList.toggle("galileo-expired", state === "active" && left <= 0);
-    root.classList.toggle("galileo-warning", left > 0 && left <= margin);
+    root.classList.toggle(
+      "galileo-warning",
+      state === "active" && left > 0 && left <= margin,
+    );
     root.classList.toggle("galileo-inactive", state !== "active");
     if (state === "signed-out") {
       expiry.textContent = "Signed out: the token was removed from the kernel.";
@@ -82,8 +88,9 @@ function render({ model, el }) {
       return;
     }
     if (left <= 0) {
-      expiry.textContent = `Expired at ${local}`;
+      expiry.textContent = `Expired at ${local} · `;
       remaining.textContent = "expired";
+      expiry.append(remaining);
     } else {
       expiry.textContent = `Expires ${local} · expires in `;
       remaining.textContent = formatRemaining(left);
@@ -101,7 +108,12 @@ function render({ model, el }) {
     model.send({ type: "sync", sent: sentAt });
   }
 
-  model.on("change", tick);
+  function changed() {
+    pending = "";
+    tick();
+  }
+
+  model.on("change", changed);
   tick();
   sync();
   // Align ticks to the second boundary of the server clock.
@@ -118,7 +130,7 @@ function render({ model, el }) {
   return () => {
     clearTimeout(timer);
     model.off("msg:custom", onMessage);
-    model.off("change", tick);
+    model.off("change", changed);
   };
 }
 

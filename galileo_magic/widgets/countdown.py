@@ -25,8 +25,8 @@ class CountdownWidget(anywidget.AnyWidget):
     """Shows a token's organization, expiry and a live countdown.
 
     Synced state holds no secret: expiry times, names and a status message.
-    The browser asks the kernel for the server time once per render and then
-    ticks on its own.
+    The browser asks the kernel for the server time once per render (a custom
+    message round trip) and then ticks on its own: no kernel message per tick.
     """
 
     _esm = _HERE / "countdown.js"
@@ -35,7 +35,10 @@ class CountdownWidget(anywidget.AnyWidget):
     variable = traitlets.Unicode("galileo_token").tag(sync=True)
     organization = traitlets.Unicode("").tag(sync=True)
     expires_at_ms = traitlets.Float(0.0).tag(sync=True)
-    server_now_ms = traitlets.Float(0.0).tag(sync=True)
+    # Server clock minus kernel clock. The browser starts from it (as if its
+    # clock were the kernel's) until its sync message comes back, so a view
+    # drawn again after a reload is right from its first tick.
+    clock_skew_ms = traitlets.Float(0.0).tag(sync=True)
     refresh_margin = traitlets.Int(300).tag(sync=True)
     auto_refresh = traitlets.Bool(False).tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
@@ -70,7 +73,7 @@ class CountdownWidget(anywidget.AnyWidget):
         with self.hold_sync():
             self.organization = token.organization
             self.expires_at_ms = token.expires_at.timestamp() * 1000
-            self.server_now_ms = token.server_now().timestamp() * 1000
+            self.clock_skew_ms = token.clock_skew.total_seconds() * 1000
             self.message = message
             self.state = "active"
 

@@ -157,7 +157,13 @@ function render({ model, el }) {
   }
 
   function send(type) {
-    model.send({ type, ...snapshot() });
+    const content = snapshot();
+    // Keep the model in step first, so a redraw never brings back old values.
+    for (const name of ["auth", "organization", ...Object.keys(plain)]) {
+      model.set(name, content[name]);
+    }
+    model.save_changes();
+    model.send({ type, ...content });
   }
 
   function fillOrganizations() {
@@ -219,13 +225,14 @@ function render({ model, el }) {
     input.addEventListener("change", () => send("credentials"));
   }
   for (const radio of Object.values(radios)) {
-    radio.addEventListener("change", () => {
-      update();
-      send("credentials");
-    });
+    radio.addEventListener("change", () => send("credentials"));
   }
   orgSelect.input.addEventListener("change", () => {
     model.set("organization", orgSelect.input.value);
+    model.save_changes();
+  });
+  orgText.input.addEventListener("change", () => {
+    model.set("organization", orgText.input.value.trim());
     model.save_changes();
   });
 
