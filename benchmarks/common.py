@@ -101,11 +101,14 @@ class Sandbox:
 
 
 @contextmanager
-def sandbox(ttl: float = 3600.0) -> Iterator[Sandbox]:
+def sandbox(ttl: float = 3600.0, *, shipped_socket: bool = False) -> Iterator[Sandbox]:
     """Start ``server.py`` in its own process; stop it (by its PID) at the end."""
+    command = [sys.executable, str(SERVER_SCRIPT), "--ttl", str(ttl)]
+    if shipped_socket:
+        command.append("--shipped-socket")
     with tempfile.TemporaryDirectory() as workdir:
         process = subprocess.Popen(
-            [sys.executable, str(SERVER_SCRIPT), "--ttl", str(ttl)],
+            command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

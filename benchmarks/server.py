@@ -5,18 +5,32 @@ on 127.0.0.1 until its standard input closes, then stops. A separate process
 keeps the server's work off the measured process's GIL and memory.
 ``GET /_bench/connections`` answers how many distinct client connections
 (host, port) and requests were seen since the last ``?reset=1``.
+
+By default the app is served from a listening socket made with
+``IPPROTO_TCP``, so that asyncio turns Nagle's algorithm off on every accepted
+connection, as production servers do. ``--shipped-socket`` serves it through
+``SandboxServer`` unchanged instead: its socket is made with protocol 0, which
+asyncio does not recognise as TCP, so each answer on a kept-alive connection
+waits for the client's delayed ACK (about 40 ms on Linux).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import socket
 import sys
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
-from galileo_magic.sandbox import SandboxServer
+import uvicorn
+
+from galileo_magic.sandbox import SandboxServer, create_app, default_seed
 
 STATS_PATH = "/_bench/connections"
+STARTUP_TIMEOUT = 10.0
 
 
 class ConnectionCounter:
@@ -49,16 +63,56 @@ class ConnectionCounter:
         await send({"type": "http.response.body", "body": body})
 
 
+def serve_with_nodelay(app: Any, ready: Callable[[str], None]) -> None:
+    """Serve ``app`` on 127.0.0.1 from a TCP socket; call ``ready`` with its URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        date_header=False,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("The benchmark server did not start.")
+        time.sleep(0.01)
+    try:
+        ready(f"http://127.0.0.1:{sock.getsockname()[1]}")
+    finally:
+        server.should_exit = True
+        thread.join(STARTUP_TIMEOUT)
+        sock.close()
+
+
+def wait_for_parent(url: str) -> None:
+    """Tell the parent the URL, then serve until it closes our stdin."""
+    print(url, flush=True)
+    sys.stdin.read()
+
+
 def main() -> int:
     """Serve until standard input is closed by the parent process."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ttl", type=float, default=3600.0)
+    parser.add_argument("--shipped-socket", action="store_true")
     args = parser.parse_args()
-    server = SandboxServer(host="127.0.0.1", port=0, ttl=args.ttl)
-    server.app = ConnectionCounter(server.app)
-    with server:
-        print(server.url, flush=True)
-        sys.stdin.read()
+    if args.shipped_socket:
+        server = SandboxServer(host="127.0.0.1", port=0, ttl=args.ttl)
+        server.app = ConnectionCounter(server.app)
+        with server:
+            wait_for_parent(server.url)
+    else:
+        app = ConnectionCounter(create_app(default_seed(), ttl=args.ttl))
+        serve_with_nodelay(app, wait_for_parent)
     return 0
 
 

@@ -27,6 +27,7 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .fetch import fetch_token
+    from .magics import login_form
     from .tokens import GalileoToken
 
 __all__ = [
@@ -39,11 +40,12 @@ __all__ = [
     "ServerError",
     "fetch_token",
     "load_ipython_extension",
+    "login_form",
     "unload_ipython_extension",
 ]
 __version__ = "0.1.0"
 
-_LAZY = {"fetch_token": ".fetch", "GalileoToken": ".tokens"}
+_LAZY = {"fetch_token": ".fetch", "GalileoToken": ".tokens", "login_form": ".magics"}
 
 
 def __getattr__(name: str) -> Any:

@@ -21,7 +21,7 @@ from traitlets import Bool, Float, Int, Unicode, Union
 if TYPE_CHECKING:
     from .lifecycle import Registry, TokenSession
 
-__all__ = ["GalileoMagics"]
+__all__ = ["GalileoMagics", "login_form"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,9 @@ class GalileoMagics(Magics):
         default_value=True,
         help="Verify TLS certificates: True, False or a CA bundle path.",
     ).tag(config=True)
+
+    # The login panel waiting for its countdown, set only while its form submits.
+    _form_panel: Any = None
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -121,14 +124,12 @@ class GalileoMagics(Magics):
         from .credentials import gather
 
         values = gather(self._arguments(args))
-        if args.login:
-            raise UsageError(
-                "The login form is not available yet; pass credentials with the "
-                "flags or GALILEO_* variables."
-            )
-        self._complete(values, prompt_password=args.password is PROMPT)
-        request, token = self._fetch(values)
         auto = self.auto_refresh if args.auto_refresh is None else args.auto_refresh
+        asking = args.password is PROMPT
+        if not self._complete(values, prompt_password=asking, login=args.login):
+            self._show_form(variable, values, auto_refresh=auto)
+            return
+        request, token = self._fetch(values)
         self._store(variable, token, request, auto_refresh=auto, quiet=args.quiet)
 
     @property
@@ -185,16 +186,27 @@ class GalileoMagics(Magics):
                 file=sys.stderr,
             )
 
-    def _complete(self, values: Any, *, prompt_password: bool) -> None:
-        """Ask for what is missing, or fail at once where nobody can answer."""
+    def _complete(
+        self, values: Any, *, prompt_password: bool, login: bool = False
+    ) -> bool:
+        """Ask for what is missing, or fail at once where nobody can answer.
+
+        False means the login form should ask instead: always for ``--login``
+        in a kernel, and for missing credentials in a kernel that allows
+        input (JupyterLab, Notebook, VS Code; nbclient and papermill do not).
+        A terminal gets hidden prompts; no stdin at all, a UsageError.
+        """
         from .credentials import missing_message
         from .protocol import Secret
 
         missing = values.missing()
         if prompt_password and values.username:
             missing = "a password"
+        in_kernel = getattr(self.shell, "kernel", None) is not None
+        if in_kernel and (login or (missing and self._can_prompt())):
+            return False
         if missing is None:
-            return
+            return True
         if not self._can_prompt():
             raise UsageError(missing_message())
         import getpass
@@ -205,15 +217,17 @@ class GalileoMagics(Magics):
                 raise UsageError(missing_message())
             values.api_key, values.sources["api_key"] = Secret(key), "argument"
             values.auth = values.auth or "api-key"
-            return
+            return True
         if missing == "a user name":
             values.username = input("Galileo user name: ").strip() or None
         if missing == "a password" or not values.password:
             values.password = Secret(getpass.getpass("Galileo password (hidden): "))
         if not (values.username and values.password):
             raise UsageError(missing_message())
+        return True
 
     def _can_prompt(self) -> bool:
+        """Whether someone can answer: a kernel allowing input, or a terminal."""
         kernel = getattr(self.shell, "kernel", None)
         if kernel is not None:
             return bool(getattr(kernel, "_allow_stdin", False))
@@ -276,7 +290,8 @@ class GalileoMagics(Magics):
 
         from .widgets.countdown import countdown_line
 
-        if getattr(self.shell, "kernel", None) is None:
+        panel, self._form_panel = self._form_panel, None
+        if panel is None and getattr(self.shell, "kernel", None) is None:
             display(
                 {"text/plain": countdown_line(session.token, session.variable)},
                 raw=True,
@@ -292,8 +307,44 @@ class GalileoMagics(Magics):
             on_refresh=lambda: self._refresh_now(session),
             on_logout=lambda: self._logout(session.variable, quiet=True),
         )
-        display(view)
+        if panel is not None:
+            panel.show_countdown(view)
+        else:
+            display(view)
         return view
+
+    def _show_form(self, variable: str, values: Any, *, auto_refresh: bool) -> Any:
+        """Display the login form; its "Get token" stores the token like the line.
+
+        The form runs in the kernel's comm handler: a success goes through
+        ``_store`` with the panel as the place for the countdown; a failure
+        raises into the form, which shows the message inline.
+        """
+        from IPython.display import display
+
+        from .credentials import build_request
+        from .widgets.form import LoginForm, LoginPanel
+
+        def organizations(values: Any) -> Any:
+            request = build_request(values)
+            return self._client().list_organizations(request.api_url, request.auth)
+
+        def submit(values: Any) -> None:
+            request, token = self._fetch(values)
+            self._form_panel = panel
+            try:
+                self._store(variable, token, request, auto_refresh=auto, quiet=False)
+            finally:
+                self._form_panel = None
+
+        auto = auto_refresh
+        form = LoginForm(
+            values, variable=variable, submit=submit, list_organizations=organizations
+        )
+        panel = LoginPanel(form)
+        form.refresh_organizations()
+        display(panel)
+        return panel
 
     def _start_timer(self, session: TokenSession) -> None:
         """Give ``session`` a running refresh timer, replacing any it had."""
@@ -395,3 +446,62 @@ class GalileoMagics(Magics):
 def _ca_bundle_from_environment() -> str | None:
     """requests reads REQUESTS_CA_BUNDLE itself, but not SSL_CERT_FILE."""
     return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE")
+
+
+def login_form(
+    variable: str | None = None,
+    *,
+    console_url: str | None = None,
+    api_url: str | None = None,
+    username: str | None = None,
+    auth: str | None = None,
+    organization_id: str | None = None,
+    organization_slug: str | None = None,
+    auto_refresh: bool | None = None,
+) -> None:
+    """Show the Galileo login form in a notebook; its token lands in ``variable``.
+
+    The form is the one ``%galileo_token --login`` shows, so it needs a
+    running IPython kernel with a front end that renders widgets; the
+    extension is loaded if it is not yet. ``variable`` defaults to
+    ``%config GalileoMagics.variable`` (``galileo_token``). The other
+    arguments prefill the form; unset ones come from the GALILEO_* variables
+    and ``.env`` (never a secret: secrets found there are used by the kernel
+    and not shown). The call returns at once: the token is stored when
+    "Get token" succeeds, so code that needs it belongs in a later cell.
+    Outside a kernel it raises ConfigurationError; use ``fetch_token()``.
+    """
+    from IPython import get_ipython
+
+    from .credentials import gather
+    from .errors import ConfigurationError
+
+    shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:
+        raise ConfigurationError(
+            "login_form() needs a Jupyter kernel and a front end that renders "
+            "widgets; in a terminal run %galileo_token (it prompts), in plain "
+            "Python call galileo_magic.fetch_token()."
+        )
+    magics = _loaded_magics(shell)
+    values = gather(
+        {
+            "console_url": console_url or magics.console_url,
+            "api_url": api_url or magics.api_url,
+            "username": username,
+            "auth": auth,
+            "organization_id": organization_id,
+            "organization_slug": organization_slug,
+        }
+    )
+    auto = magics.auto_refresh if auto_refresh is None else auto_refresh
+    magics._show_form(magics._variable(variable), values, auto_refresh=auto)
+
+
+def _loaded_magics(shell: Any) -> GalileoMagics:
+    """The shell's GalileoMagics, loading the extension first if needed."""
+    for configurable in shell.configurables:
+        if isinstance(configurable, GalileoMagics):
+            return configurable
+    shell.extension_manager.load_extension("galileo_magic")
+    return next(c for c in shell.configurables if isinstance(c, GalileoMagics))

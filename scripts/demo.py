@@ -29,7 +29,7 @@ RESULT = re.compile(r"^organization=(\S+) expires_at=(\S+)$", re.MULTILINE)
 def execute(url: str) -> nbformat.NotebookNode:
     """Execute the quickstart with the sandbox's URL and key in the kernel's env."""
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    env = {**os.environ, "GALILEO_CONSOLE_URL": url, "GALILEO_API_KEY": DEMO_API_KEY}
+    env = {"GALILEO_CONSOLE_URL": url, "GALILEO_API_KEY": DEMO_API_KEY}
     client = NotebookClient(
         notebook,
         timeout=120,
@@ -39,13 +39,7 @@ def execute(url: str) -> nbformat.NotebookNode:
         # The kernel listens on 127.0.0.1 only; its TCP warning is noise here.
         extra_arguments=["--IPKernelApp.log_level=ERROR"],
     )
-    saved = dict(os.environ)
-    os.environ.update(env)  # the kernel inherits this process's environment
-    try:
-        client.execute()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    client.execute(env={**os.environ, **env})
     return notebook
 
 

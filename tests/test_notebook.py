@@ -28,13 +28,7 @@ def execute(notebook: nbformat.NotebookNode, env: dict[str, str], cwd: Path) -> 
         resources={"metadata": {"path": str(cwd)}},
         store_widget_state=True,
     )
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        client.execute()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    client.execute(env={**os.environ, **env})
 
 
 def leaked(text: str, secrets: list[str]) -> list[str]:
@@ -94,3 +88,38 @@ def test_notebook_without_credentials_fails_fast(
 
     assert "UsageError" in str(caught.value)
     assert "GALILEO_API_KEY" in str(caught.value)
+
+
+def test_all_three_flows_work_in_a_real_kernel(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    check = (
+        "import requests\n"
+        "for t in (t1, t2, t3):\n"
+        "    r = requests.get(f'{t.api_url}/current_user', headers=t.headers,"
+        " timeout=10)\n"
+        "    print('flow-ok', r.status_code, r.json()['email'])"
+    )
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("%load_ext galileo_magic"),
+            nbformat.v4.new_code_cell("%galileo_token --auth api-key --var t1"),
+            nbformat.v4.new_code_cell("%galileo_token --auth oauth2 --var t2"),
+            nbformat.v4.new_code_cell("%galileo_token --auth basic --var t3"),
+            nbformat.v4.new_code_cell(check),
+        ]
+    )
+    env = {
+        "GALILEO_CONSOLE_URL": sandbox.url,
+        "GALILEO_API_KEY": demo.DEMO_API_KEY,
+        "GALILEO_USERNAME": demo.DEMO_EMAIL,
+        "GALILEO_PASSWORD": demo.DEMO_PASSWORD,
+    }
+
+    execute(notebook, env, tmp_path)
+
+    printed = notebook.cells[-1].outputs[0]["text"]
+    assert printed.count(f"flow-ok 200 {demo.DEMO_EMAIL}") == 3
+    text = nbformat.writes(notebook)
+    secrets = [demo.DEMO_API_KEY, demo.DEMO_PASSWORD]
+    assert leaked(text, secrets + sandbox.app.state.sandbox.store.issued()) == []

@@ -53,9 +53,9 @@ class LoginForm(anywidget.AnyWidget):
     console_placeholder = traitlets.Unicode(DEFAULT_CONSOLE_URL).tag(sync=True)
     api_url = traitlets.Unicode("").tag(sync=True)
     username = traitlets.Unicode("").tag(sync=True)
-    auth = traitlets.Enum(
-        ("api-key", "oauth2", "basic"), default_value="api-key"
-    ).tag(sync=True)
+    auth = traitlets.Enum(("api-key", "oauth2", "basic"), default_value="api-key").tag(
+        sync=True
+    )
     organization = traitlets.Unicode("").tag(sync=True)
     organizations = traitlets.List(traitlets.Dict()).tag(sync=True)
     # "unknown" until credentials are complete; "listed" fills the dropdown;
@@ -214,12 +214,13 @@ class LoginPanel(ipywidgets.VBox):
 
     def show_countdown(self, countdown: Any) -> None:
         """Replace the form by ``countdown``; bring the form back on sign-out."""
-        self.children = (countdown,)
+        alone: tuple[Any, ...] = (countdown,)
+        self.children = alone
 
         def signed_out(change: dict[str, Any]) -> None:
             if change["new"] == "signed-out":
                 self.form.reset()
-                self.children = (countdown, self.form)
+                self.children = (*alone, self.form)
 
         countdown.observe(signed_out, names="state")
 
