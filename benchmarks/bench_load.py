@@ -56,7 +56,7 @@ def _sample(
 
 
 def _imported_by_load(importtime: str, baseline: str) -> set[str]:
-    """Top-level packages that ``-X importtime`` lists in one run and not in the other."""
+    """Top-level packages ``-X importtime`` lists in one run, not the other."""
 
     def names(text: str) -> set[str]:
         found = set()

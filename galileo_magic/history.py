@@ -3,21 +3,90 @@
 from __future__ import annotations
 
 import logging
+import shlex
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["redact_current_cell"]
+__all__ = ["redact_current_cell", "secret_words", "typed_forms"]
 
 logger = logging.getLogger(__name__)
 MASK = "***"
+SECRET_FLAGS = ("--api-key", "--password")
+
+
+def _forms(secret: str) -> set[str]:
+    """The secret as typed, and as it reads inside a Python string literal.
+
+    In ``In`` the magic line is the repr of the whole line, whose quote
+    character depends on the rest of the line, so both escapings are tried.
+    """
+    escaped = secret.replace("\\", "\\\\")
+    return {
+        secret,
+        repr(secret)[1:-1],
+        escaped.replace("'", "\\'"),
+        escaped.replace('"', '\\"'),
+    }
 
 
 def _redact(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        # The parsed form quotes the line as a Python string, so escape it too.
-        for form in {secret, repr(secret)[1:-1]}:
-            text = text.replace(form, MASK)
+    forms = {form for secret in secrets if secret for form in _forms(secret)}
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, MASK)
     return text
+
+
+def typed_forms(line: str, secrets: Iterable[str]) -> list[str]:
+    """The words of ``line``, as typed (quotes and escapes kept), holding a secret.
+
+    ``"a\\"b"`` on the line is the secret ``a"b``; masking the secret alone
+    would leave it readable there.
+    """
+    wanted = [s for s in secrets if s]
+    lexer = shlex.shlex(line, posix=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    found: list[str] = []
+    start = 0
+    try:
+        while (word := lexer.get_token()) is not None:
+            end = lexer.instream.tell()
+            typed = line[start:end].strip()
+            start = end
+            if any(word == s or word.endswith("=" + s) for s in wanted):
+                found.append(typed.split("=", 1)[1] if typed.startswith("--") else typed)
+    except ValueError:
+        pass  # bad quoting: the caller falls back to secret_words
+    return found
+
+
+def _looks_secret(flag: str) -> bool:
+    return flag.startswith("-") and any(
+        hint in flag.lower() for hint in ("key", "pass", "secret")
+    )
+
+
+def secret_words(line: str) -> list[str]:
+    """Best guess at the secrets of a line that cannot be parsed.
+
+    The word after ``--api-key``/``--password`` or a mistyped flag like them
+    (or after ``=``), split on white space, so a line with bad quoting or an
+    unknown flag still leaves no secret behind.
+    """
+    words = line.split()
+    found = []
+    for index, word in enumerate(words):
+        flag, equals, value = word.partition("=")
+        # Mistyped flags too (--apikey, --pass): a secret may follow them.
+        if not (flag in SECRET_FLAGS or _looks_secret(flag)):
+            continue
+        if equals and value:
+            found.append(value)
+        elif not equals and index + 1 < len(words):
+            following = words[index + 1]
+            if not following.startswith("--"):
+                found.append(following)
+    return found
 
 
 def redact_current_cell(shell: Any, secrets: list[str]) -> None:

@@ -139,18 +139,37 @@ class GalileoMagics(Magics):
         return self.shell.user_ns
 
     def _parse(self, line: str) -> Any:
+        """Split like a POSIX shell on every platform, not IPython's arg_split.
+
+        Secrets typed on the line are scrubbed here, before any early exit,
+        and even when the line cannot be read.
+        """
+        from .history import secret_words
+
         try:
             words = shlex.split(line, posix=True)
-        except ValueError as exc:
+            args = self.galileo_token.parser.parse_args(words)
+        except (ValueError, UsageError) as exc:
+            self._scrub(secret_words(line), [])
+            if "unrecognized arguments" in str(exc):
+                # argparse echoes the words, and a mistyped flag may hold a secret.
+                raise UsageError(
+                    "Unknown %galileo_token flag (the words are not shown, they may "
+                    "hold a secret); see %galileo_token? for the flags."
+                ) from None
+            if isinstance(exc, UsageError):
+                raise
             raise UsageError(
                 f"Cannot read the %galileo_token line ({exc}); close the quote or "
                 "escape it."
             ) from None
-        # Split like a POSIX shell on every platform, not IPython's arg_split.
-        return self.galileo_token.parser.parse_args(words)
+        args.typed_line = line
+        self._scrub_line(args)
+        return args
 
     def _variable(self, name: str | None) -> str:
-        variable = name or self.variable
+        # An empty --var '' is a mistake to report, not a request for the default.
+        variable = self.variable if name is None else name
         if not variable.isidentifier() or keyword.iskeyword(variable):
             raise UsageError(
                 f"--var {variable!r} is not a Python identifier; use a name like "
@@ -171,12 +190,23 @@ class GalileoMagics(Magics):
         }
 
     def _scrub_line(self, args: Any) -> None:
+        """Mask secrets typed on the line in the history; once per run."""
+        from .history import typed_forms
+
+        if getattr(args, "scrubbed", False):
+            return
+        args.scrubbed = True
         secrets = [s for s in (args.api_key, args.password) if isinstance(s, str) and s]
+        if secrets:
+            line = getattr(args, "typed_line", "")
+            self._scrub(secrets, typed_forms(line, secrets))
+
+    def _scrub(self, secrets: list[str], typed: list[str]) -> None:
         if not secrets:
             return
         from .history import redact_current_cell
 
-        redact_current_cell(self.shell, secrets)
+        redact_current_cell(self.shell, [*typed, *secrets])
         if not self._warned_secret_on_line:
             self._warned_secret_on_line = True
             print(
@@ -440,7 +470,8 @@ class GalileoMagics(Magics):
 
     def close(self) -> None:
         """Stop every timer and forget every credential (on extension unload)."""
-        self.registry.stop_all()
+        if self._registry is not None:
+            self._registry.stop_all()
 
 
 def _ca_bundle_from_environment() -> str | None:

@@ -7,7 +7,12 @@ retries are bounded, and credentials never follow a redirect to another origin.
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
+import os
+import re
+import ssl
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -17,7 +22,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import requests
-from requests.adapters import HTTPAdapter
+from urllib3 import exceptions as urllib3_errors
 from urllib3.util.retry import Retry
 
 from .errors import (
@@ -27,6 +32,7 @@ from .errors import (
     OrganizationError,
     ServerError,
 )
+from .transport import DEADLINE_FACTOR, DeadlineAdapter, DeadlineExceeded
 from .urls import require_secure, same_origin
 
 __all__ = [
@@ -227,6 +233,8 @@ class GalileoClient:
             total=3,
             connect=2,
             read=0,
+            # TLS and protocol failures do not mend on their own: fail at once.
+            other=0,
             status=2,
             status_forcelist=RETRY_STATUSES,
             allowed_methods=frozenset({"GET"}),
@@ -235,7 +243,7 @@ class GalileoClient:
             raise_on_status=False,
             raise_on_redirect=False,
         )
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=4)
+        adapter = DeadlineAdapter(max_retries=retry, pool_maxsize=4)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
@@ -278,7 +286,10 @@ class GalileoClient:
         )
         rows = body.get("organizations") if isinstance(body, dict) else None
         if not isinstance(rows, list):
-            raise ServerError(f"POST {url} answered without an organizations list.")
+            raise ServerError(
+                f"POST {url} answered without an organizations list; check --api-url.",
+                url=f"POST {url}",
+            )
         return [
             {
                 "id": str(r.get("id")),
@@ -314,8 +325,24 @@ class GalileoClient:
         )
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
-            raise ServerError(f"POST {url} answered 200 without an access_token.")
+            raise ServerError(
+                f"POST {url} answered 200 without an access_token; check --api-url.",
+                url=f"POST {url}",
+            )
         return token
+
+    def _verify(self) -> bool | str:
+        """The CA bundle: REQUESTS_CA_BUNDLE, then SSL_CERT_FILE, read per request.
+
+        requests reads REQUESTS_CA_BUNDLE (and CURL_CA_BUNDLE) by itself but
+        not SSL_CERT_FILE, which is what most private-CA setups export.
+        """
+        verify: bool | str = self.session.verify
+        if verify is True:
+            for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+                if os.environ.get(name):
+                    return os.environ[name]
+        return verify
 
     def _exchange(
         self,
@@ -332,7 +359,6 @@ class GalileoClient:
         """Send one request and return the response with its JSON body."""
         where = f"{method} {url}"
         logger.debug("galileo-magic: %s (%s)", where, auth.method)
-        deadline = time.monotonic() + self.timeout * 3
         try:
             response = self.session.request(
                 method,
@@ -340,6 +366,7 @@ class GalileoClient:
                 headers=headers,
                 auth=basic,
                 timeout=(self.timeout, self.timeout),
+                verify=self._verify(),
                 allow_redirects=redirects,
                 stream=True,
                 **kwargs,
@@ -351,8 +378,12 @@ class GalileoClient:
                 target = response.headers.get("Location", "?")
                 raise ServerError(
                     f"{where} was redirected ({response.status_code}) to {target}; "
-                    "credentials are not sent on; set --api-url to the final address."
+                    "credentials are not sent on; set --api-url to the final address.",
+                    url=where,
+                    status=response.status_code,
                 )
+            # Timed from the headers, so Retry-After waits do not eat the body's time.
+            deadline = time.monotonic() + self.timeout * DEADLINE_FACTOR
             raw = _read_body(response, deadline, where, auth)
         body = _json_or_none(raw)
         if response.status_code >= 400:
@@ -361,7 +392,9 @@ class GalileoClient:
             kind = response.headers.get("Content-Type", "no content type")
             raise ServerError(
                 f"{where} answered {response.status_code} with a body that is not "
-                f"JSON ({kind}); check that --api-url points at the Galileo API."
+                f"JSON ({kind}); check that --api-url points at the Galileo API.",
+                url=where,
+                status=response.status_code,
             )
         logger.debug("galileo-magic: %s -> %s", where, response.status_code)
         return response, body
@@ -388,31 +421,32 @@ def _read_body(
     chunks: list[bytes] = []
     size = 0
     try:
-        for chunk in response.iter_content(16384):
+        # read1 returns whatever has arrived, so a dripping server meets the deadline.
+        while chunk := response.raw.read1(16384, decode_content=True):
             size += len(chunk)
             if size > MAX_BODY_BYTES:
                 raise ServerError(
                     f"{where} sent more than {MAX_BODY_BYTES} bytes; a token answer "
-                    "is tiny, so check --api-url."
+                    "is tiny, so check --api-url.",
+                    url=where,
                 )
             if time.monotonic() > deadline:
                 raise NetworkError(
                     f"{where} was still sending its answer after the time limit; "
                     "the server is too slow, try again or raise %config "
-                    "GalileoMagics.timeout."
+                    "GalileoMagics.timeout.",
+                    url=where,
                 )
             chunks.append(chunk)
-    except requests.exceptions.RequestException as exc:
+    except (requests.exceptions.RequestException, urllib3_errors.HTTPError) as exc:
         raise _network_error(exc, where, auth) from exc
     return b"".join(chunks)
 
 
 def _json_or_none(raw: bytes) -> Any:
-    import json
-
     try:
         return json.loads(raw) if raw else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 
@@ -421,15 +455,32 @@ def _parse_token(
 ) -> TokenResponse:
     where = f"GET {url}"
     if not isinstance(body, dict):
-        raise ServerError(f"{where} answered JSON that is not an object.")
+        raise ServerError(
+            f"{where} answered JSON that is not an object; check --api-url.",
+            url=where,
+        )
     token = body.get("access_token")
     if not isinstance(token, str) or not token:
         raise ServerError(
             f"{where} answered {response.status_code} without an access_token; "
-            "check that --api-url points at the Galileo API."
+            "check that --api-url points at the Galileo API.",
+            url=where,
+            status=response.status_code,
         )
-    if body.get("expires_at") in (None, ""):
-        raise ServerError(f"{where} answered a token without expires_at.")
+    expires_at = body.get("expires_at")
+    if expires_at in (None, ""):
+        raise ServerError(
+            f"{where} answered a token without expires_at; check that --api-url "
+            "points at the Galileo API.",
+            url=where,
+        )
+    if not _looks_like_time(expires_at):
+        shown = repr(expires_at)[:60]
+        raise ServerError(
+            f"{where} answered expires_at={shown}, which is not an ISO 8601 time or "
+            "epoch seconds; check that --api-url points at the Galileo API.",
+            url=where,
+        )
     token_type = body.get("token_type") or "bearer"
     return TokenResponse(
         access_token=token,
@@ -438,6 +489,15 @@ def _parse_token(
         server_date=_server_date(response),
         url=response.url or url,
     )
+
+
+def _looks_like_time(value: Any) -> bool:
+    """A cheap shape check; tokens.parse_expiry does the real parsing."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    return isinstance(value, str) and value.strip()[:1] in "+-0123456789"
 
 
 def _server_date(response: requests.Response) -> datetime | None:
@@ -458,7 +518,10 @@ def _detail(body: Any, raw: bytes) -> str:
     elif isinstance(detail, list):
         text = "; ".join(_validation_item(item) for item in detail[:3])
     elif body is None and raw:
-        text = ""
+        # An HTML error page from a proxy: its words, without the markup.
+        page = raw[:4096].decode("utf-8", "replace")
+        text = re.sub(r"<(script|style)\b.*?</\1>|<[^>]*>", " ", page, flags=re.S)
+        text = f"non-JSON body: {' '.join(text.split())[:120]}"
     else:
         text = ""
     return " ".join(text.split())[:300]
@@ -491,7 +554,7 @@ def _raise_for_status(
     organization: OrganizationChoice,
 ) -> None:
     status = response.status_code
-    detail = _scrub(_detail(body, raw), auth.secrets())
+    detail = _scrub(_detail(body, raw), _sent_secrets(response, auth))
     said = f"{status} {detail}" if detail else str(status)
     if status in (401, 403):
         raise AuthenticationError(
@@ -507,7 +570,12 @@ def _raise_for_status(
             status=status,
         )
     if status == 429:
-        fix = "wait a minute and run it again"
+        wait = response.headers.get("Retry-After", "").strip()[:40]
+        fix = (
+            f"the server asks to wait (Retry-After: {wait}), run it again then"
+            if wait
+            else "wait a minute and run it again"
+        )
     elif status >= 500:
         fix = "the server failed; try again later"
     else:
@@ -516,27 +584,69 @@ def _raise_for_status(
 
 
 def _network_error(
-    exc: requests.exceptions.RequestException, where: str, auth: Auth
+    exc: Exception, where: str, auth: Auth
 ) -> NetworkError | ServerError:
+    """Name what went wrong on the wire; requests hides it under MaxRetryError."""
+    root = _root_cause(exc)
     if isinstance(exc, requests.exceptions.TooManyRedirects):
         return ServerError(
-            f"{where} redirected more than {MAX_REDIRECTS} times; check --api-url.",
+            f"{where} redirected more than {MAX_REDIRECTS} times (a redirect loop); "
+            "check --api-url.",
             url=where,
         )
-    if isinstance(exc, requests.exceptions.SSLError):
+    if isinstance(exc, requests.exceptions.SSLError) or isinstance(
+        root, (urllib3_errors.SSLError, ssl.SSLError)
+    ):
         reason = "the TLS certificate could not be verified"
         fix = "set REQUESTS_CA_BUNDLE or %config GalileoMagics.verify to your CA bundle"
-    elif isinstance(exc, requests.exceptions.ConnectTimeout):
+    elif isinstance(root, DeadlineExceeded):
+        reason = "the server was still sending its headers at the time limit"
+        fix = "the server is too slow; try again or raise %config GalileoMagics.timeout"
+    elif isinstance(exc, requests.exceptions.ConnectTimeout) or (
+        isinstance(root, urllib3_errors.ConnectTimeoutError)
+        and not isinstance(root, urllib3_errors.NewConnectionError)
+    ):
         reason, fix = "the connection timed out", "check the URL and your network"
-    elif isinstance(exc, requests.exceptions.ReadTimeout):
+    elif isinstance(exc, requests.exceptions.ReadTimeout) or isinstance(
+        root, (urllib3_errors.ReadTimeoutError, TimeoutError)
+    ):
         reason = "the server did not answer in time"
         fix = "try again or raise %config GalileoMagics.timeout"
-    elif isinstance(exc, requests.exceptions.ConnectionError):
-        reason = "the server could not be reached"
+    elif isinstance(root, urllib3_errors.ProtocolError):
+        reason = "the connection broke off in the middle of the answer"
+        fix = "try again; if it persists, check --api-url"
+    elif isinstance(root, (urllib3_errors.NewConnectionError, ConnectionError)):
+        refused = "refused" in str(root).lower()
+        reason = "the connection was refused" if refused else "it could not connect"
         fix = "check --api-url/--console-url and that the server is running"
     else:
         reason, fix = "the request failed", "check --api-url"
     return NetworkError(f"{where} failed: {reason}; {fix}.", url=where)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost error of a requests/urllib3 wrapping chain."""
+    seen = exc
+    for _ in range(6):
+        inner = getattr(seen, "reason", None)
+        if not isinstance(inner, BaseException) and seen.args:
+            inner = seen.args[0]
+        if not isinstance(inner, BaseException) or inner is seen:
+            return seen
+        seen = inner
+    return seen
+
+
+def _sent_secrets(response: requests.Response, auth: Auth) -> list[str]:
+    """Every secret this exchange sent, in every form a server might echo."""
+    secrets = auth.secrets()
+    for name, value in response.request.headers.items():
+        if name.lower() == "authorization" or name in API_KEY_HEADERS:
+            secrets += [value, value.partition(" ")[2]]
+    if auth.method == "basic" and auth.username and auth.password:
+        pair = f"{auth.username}:{auth.password.reveal()}".encode()
+        secrets.append(base64.b64encode(pair).decode())
+    return sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
 
 
 def _scrub(text: str, secrets: Iterable[str]) -> str:

@@ -98,12 +98,17 @@ class _DeadlineMixin:
             response = super().getresponse()  # type: ignore[misc]
         except BaseException:
             if _watchdog.release(entry):
-                raise DeadlineExceeded(None, None, "answer too slow") from None  # type: ignore[arg-type]
+                raise _too_slow() from None
             raise
         if _watchdog.release(entry):
             # The shutdown may have cut the headers short without an error.
-            raise DeadlineExceeded(None, None, "answer too slow")  # type: ignore[arg-type]
+            raise _too_slow()
         return response
+
+
+def _too_slow() -> DeadlineExceeded:
+    # urllib3 only formats the pool and URL into the message, so None is safe.
+    return DeadlineExceeded(None, None, "answer too slow")  # type: ignore[arg-type]
 
 
 class _HTTPConnection(_DeadlineMixin, HTTPConnection):

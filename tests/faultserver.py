@@ -31,6 +31,7 @@ class Recorded:
     method: str
     path: str
     headers: dict[str, str]
+    at: float
 
 
 def _json(status: int, body: Any, **headers: str) -> tuple[int, dict[str, str], bytes]:
@@ -84,6 +85,12 @@ CANNED: dict[str, tuple[int, dict[str, str], bytes]] = {
 }
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that give up mid-answer are the point of these tests.
+        return
+
+
 class FaultServer:
     """A threaded HTTP server on 127.0.0.1 and a free port; HTTPS with ``ssl``."""
 
@@ -93,7 +100,7 @@ class FaultServer:
         self.redirect_target = ""
         self.sent_secrets: list[str] = []
         self._stop = threading.Event()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd = _QuietServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
         if ssl_context is not None:
             self.httpd.socket = ssl_context.wrap_socket(
@@ -151,7 +158,12 @@ class FaultServer:
             def _answer(self) -> None:
                 with server.lock:
                     server.requests.append(
-                        Recorded(self.command, self.path, dict(self.headers))
+                        Recorded(
+                            self.command,
+                            self.path,
+                            dict(self.headers),
+                            time.monotonic(),
+                        )
                     )
                 case = self.path.split("?")[0].split("/")[1]
                 special = SPECIAL.get(case)
@@ -210,6 +222,10 @@ def _cross_origin(server: FaultServer, handler: Any) -> None:
     _redirect(307, server.redirect_target, handler)
 
 
+def _home(server: FaultServer, handler: Any) -> None:
+    _redirect(307, "/ok/v1/token", handler)
+
+
 def _loop(server: FaultServer, handler: Any) -> None:
     _redirect(302, handler.path, handler)
 
@@ -228,6 +244,7 @@ SPECIAL: dict[str, Callable[[FaultServer, Any], None]] = {
     "drip-headers": _drip_headers,
     "redirect-away": _cross_origin,
     "redirect-loop": _loop,
+    "redirect-home": _home,
     "retry-then-ok": _retry_then_ok,
 }
 
@@ -263,3 +280,10 @@ class BlackHole:
     def close(self) -> None:
         for sock in [*self.fillers, self.listener]:
             sock.close()
+
+
+def tls_context(ca: Any) -> ssl.SSLContext:
+    """A server-side TLS context with a trustme certificate for 127.0.0.1."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    return context

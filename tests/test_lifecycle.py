@@ -40,17 +40,31 @@ def short_sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
+class Revocation:
+    """Makes the running sandbox refuse an API key (401) until restored."""
+
+    def __init__(self, server: SandboxServer, api_key: str = DEMO_API_KEY) -> None:
+        self._users = server.seed.users
+        self._index = next(
+            i for i, user in enumerate(self._users) if user.api_key == api_key
+        )
+        self._original = self._users[self._index]
+        self._users[self._index] = dataclasses.replace(
+            self._original, api_key="gsk-revoked-" + api_key
+        )
+
+    def restore(self) -> None:
+        self._users[self._index] = self._original
+
+
 @contextmanager
-def revoked(server: SandboxServer, api_key: str = DEMO_API_KEY) -> Iterator[None]:
-    """Make the running sandbox refuse ``api_key`` (401) until the block ends."""
-    users = server.seed.users
-    index = next(i for i, user in enumerate(users) if user.api_key == api_key)
-    original = users[index]
-    users[index] = dataclasses.replace(original, api_key="gsk-revoked-" + api_key)
+def revoked(server: SandboxServer) -> Iterator[Revocation]:
+    """The demo API key refused inside the block."""
+    revocation = Revocation(server)
     try:
-        yield
+        yield revocation
     finally:
-        users[index] = original
+        revocation.restore()
 
 
 def fetcher(server: SandboxServer) -> Callable[[], GalileoToken]:
@@ -152,16 +166,29 @@ def test_refresh_timer_recovers_when_server_accepts_again(
     seen = Recorder()
     timer = seen.timer(token, fetch, retry_delay=0.1)
 
-    try:
-        with revoked(short_sandbox):
-            timer.start()
-            assert seen.failed.wait(DEADLINE)
-        assert seen.updated.wait(DEADLINE)
-    finally:
-        timer.stop()
+    with revoked(short_sandbox) as revocation:
+        # Accept the key again from the timer's own thread, before its retry.
+        seen.failed = _CallbackEvent(revocation.restore)
+        timer.start()
+        try:
+            assert seen.updated.wait(DEADLINE)
+        finally:
+            timer.stop()
 
-    assert not seen.expired.is_set()
+    assert seen.errors and not seen.expired.is_set()
     assert seen.updates[-1] == token.access_token
+
+
+class _CallbackEvent(threading.Event):
+    """An Event that runs ``action`` when it is set."""
+
+    def __init__(self, action: Callable[[], None]) -> None:
+        super().__init__()
+        self._action = action
+
+    def set(self) -> None:
+        self._action()
+        super().set()
 
 
 def test_refresh_timer_start_and_stop_are_idempotent(

@@ -67,7 +67,7 @@ function render({ model, el }) {
   }
   const apiKey = field(
     `${uid}-api-key`,
-    "API key",
+    "Galileo API key",
     textInput("password", "galileo-login-api-key", "off"),
     "galileo-login-api-key-row",
   );
@@ -224,6 +224,13 @@ function render({ model, el }) {
   for (const input of [...Object.values(secretInputs), ...Object.values(plain)]) {
     input.addEventListener("change", () => send("credentials"));
   }
+  // Notebook front ends swallow the browser's own Enter-submits-the-form.
+  form.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.isComposing) return;
+    if (!(event.target instanceof HTMLInputElement)) return;
+    event.preventDefault();
+    form.requestSubmit();
+  });
   for (const radio of Object.values(radios)) {
     radio.addEventListener("change", () => send("credentials"));
   }

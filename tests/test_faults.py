@@ -1,0 +1,157 @@
+"""The fault matrix: every way a server can fail gives one clear, secret-free error.
+
+Each case runs against a loopback server (tests/faultserver.py) twice: through
+GalileoClient, checking the exception class and its one-line message, and
+through the magic in a real IPython shell, checking that the token and the
+countdown held before the fault are left as they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import trustme
+from faultserver import BlackHole, FaultServer, refused_url, tls_context
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+
+from galileo_magic import (
+    AuthenticationError,
+    GalileoMagicError,
+    NetworkError,
+    OrganizationError,
+    ServerError,
+)
+from galileo_magic.magics import GalileoMagics
+from galileo_magic.protocol import Auth, GalileoClient, OrganizationChoice, Secret
+from galileo_magic.sandbox import SandboxServer
+from galileo_magic.sandbox.seed import DEMO_API_KEY
+
+CANARY_KEY = "gsk-canary-faults-7f3a9c1e5b"
+TIMEOUT = 0.5
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One row of the matrix: the server's behaviour and what the user must see."""
+
+    case: str
+    error: type[GalileoMagicError]
+    says: tuple[str, ...]
+    status: int | None = None
+
+
+FAULTS = [
+    Fault("refused", NetworkError, ("connection was refused", "server is running")),
+    Fault("blackhole", NetworkError, ("connection timed out", "your network")),
+    Fault("stall", NetworkError, ("did not answer in time", "GalileoMagics.timeout")),
+    Fault("tls", NetworkError, ("TLS certificate", "REQUESTS_CA_BUNDLE")),
+    Fault("401", AuthenticationError, ("Invalid API key", "GALILEO_API_KEY"), 401),
+    Fault("403", AuthenticationError, ("Not allowed", "GALILEO_API_KEY"), 403),
+    Fault("404", ServerError, ("Not Found", "check --api-url"), 404),
+    Fault("405", ServerError, ("Method Not Allowed", "token_path"), 405),
+    Fault("422-string", OrganizationError, ("slug is not valid", "--org-id"), 422),
+    Fault(
+        "422-list",
+        OrganizationError,
+        ("organization_id: Input should be a valid UUID", "--org-slug"),
+        422,
+    ),
+    Fault("429", ServerError, ("Too many requests", "Retry-After: 1"), 429),
+    Fault("500", ServerError, ("Internal Server Error", "try again later"), 500),
+    Fault("html-502", ServerError, ("502 Bad Gateway nginx", "try again"), 502),
+    Fault("503", ServerError, ("Service Unavailable", "try again later"), 503),
+    Fault("504", ServerError, ("Gateway Timeout", "try again later"), 504),
+    Fault("not-json", ServerError, ("not JSON (text/plain)", "--api-url"), 200),
+    Fault("truncated", ServerError, ("not JSON", "--api-url"), 200),
+    Fault("no-token", ServerError, ("without an access_token", "--api-url"), 200),
+    Fault("no-expiry", ServerError, ("without expires_at", "--api-url")),
+    Fault("bad-expiry", ServerError, ("'next tuesday'", "--api-url")),
+    Fault("oversized", ServerError, ("more than 1048576 bytes", "--api-url")),
+    Fault("redirect-loop", ServerError, ("redirect loop", "--api-url")),
+    Fault("drip", NetworkError, ("still sending", "GalileoMagics.timeout")),
+    Fault("drip-headers", NetworkError, ("still sending", "GalileoMagics.timeout")),
+]
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def servers(ca: trustme.CA) -> Iterator[dict[str, str]]:
+    """The base API URL of every fault case, all on 127.0.0.1."""
+    hole = BlackHole()
+    with FaultServer() as plain, FaultServer(tls_context(ca)) as tls:
+        urls = {fault.case: plain.url(fault.case) for fault in FAULTS}
+        urls.update(refused=refused_url(), blackhole=hole.url, tls=tls.url("ok"))
+        yield urls
+    hole.close()
+
+
+def check_message(error: BaseException, fault: Fault, url: str) -> str:
+    message = str(error)
+    assert "\n" not in message
+    assert f"{url}/v1/token" in message
+    for words in fault.says:
+        assert words in message
+    if fault.status is not None:
+        assert str(fault.status) in message
+    assert CANARY_KEY not in message
+    return message
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("fault", FAULTS, ids=lambda fault: fault.case)
+def test_get_token_fault_raises_one_clear_line(
+    fault: Fault, servers: dict[str, str]
+) -> None:
+    client = GalileoClient(timeout=TIMEOUT)
+    auth = Auth("api-key", api_key=Secret(CANARY_KEY))
+    url = servers[fault.case]
+    try:
+        with pytest.raises(fault.error) as caught:
+            client.get_token(url, auth, OrganizationChoice())
+    finally:
+        client.close()
+    check_message(caught.value, fault, url)
+    assert caught.value.url == f"GET {url}/v1/token"
+
+
+def galileo_magics(shell: InteractiveShell) -> GalileoMagics:
+    return next(c for c in shell.configurables if isinstance(c, GalileoMagics))
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("fault", FAULTS, ids=lambda fault: fault.case)
+def test_magic_fault_keeps_token_and_countdown(
+    fault: Fault,
+    servers: dict[str, str],
+    shell: InteractiveShell,
+    sandbox: SandboxServer,
+    sandbox_env: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    good = shell.run_cell("%galileo_token --auto-refresh --quiet")
+    assert good.success, good.error_in_exec
+    token = shell.user_ns["galileo_token"]
+    value = token.access_token
+    session = galileo_magics(shell).registry.get("galileo_token")
+    assert session is not None and session.timer is not None
+    timer = session.timer
+
+    shell.run_line_magic("config", f"GalileoMagics.timeout = {TIMEOUT}")
+    bad = shell.run_cell(f"%galileo_token --api-url {servers[fault.case]}")
+
+    assert isinstance(bad.error_in_exec, UsageError)
+    message = check_message(bad.error_in_exec, fault, servers[fault.case])
+    assert message.startswith(f"{fault.error.__name__}: ")
+    assert DEMO_API_KEY not in message
+    assert DEMO_API_KEY not in capsys.readouterr().err
+    assert shell.user_ns["galileo_token"] is token
+    assert token.access_token == value
+    held = galileo_magics(shell).registry.get("galileo_token")
+    assert held is session and held.timer is timer and timer.running
