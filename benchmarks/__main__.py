@@ -54,6 +54,34 @@ all servers listen on 127.0.0.1 only.
 """
 
 
+NOTES = """\
+## Why a target can be missed
+
+- **Fetch, like for like (HTTP and HTTPS)**: `fetch_token` does more than a
+  bare GET, on every call: it resolves the credentials (arguments, then the
+  `GALILEO_*` environment, then a search for `.env` from the working folder up
+  to the root), validates them into a request, reads the body with a size and
+  time limit, parses the expiry and the server's `Date` header for clock skew,
+  and builds a `GalileoToken`. Together that is a fixed cost of a few tenths
+  of a millisecond, measured against a loopback round trip of about 2 ms; on
+  a real network, where a round trip to the API takes tens of milliseconds,
+  the same cost is about 1%.
+- **Fetch, pooled vs new connection over plain HTTP**: a new TCP connection on
+  loopback costs only about half a millisecond, while the server takes longer
+  to answer, so even a bare pooled `requests.Session` cannot reach 0.8x
+  there (see the "most pooling can save" row). Over HTTPS, where a new
+  connection includes a TLS handshake as it always does against Galileo,
+  pooling is well under the target.
+- **`SandboxServer` as shipped**: it binds its listening socket with protocol
+  0; asyncio only turns Nagle's algorithm off (TCP_NODELAY) on sockets whose
+  protocol is `IPPROTO_TCP`, so on a kept-alive connection each answer's body
+  waits for the client's delayed ACK, about 40 ms on Linux. New connections do
+  not suffer from it, which is why pooled clients look slow against it. The
+  fetch rows above therefore use the same app on a socket made with
+  `IPPROTO_TCP`, as production servers behave.
+"""
+
+
 def report(rows: list[Row], seconds: float) -> str:
     """The whole report as Markdown: machine, table, method."""
     info = machine()
@@ -73,6 +101,7 @@ def report(rows: list[Row], seconds: float) -> str:
             "",
             summary,
             "",
+            NOTES,
             METHOD,
         ]
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import ssl
 import statistics
 import subprocess
 import sys
@@ -87,26 +88,40 @@ def quiet_environment(**extra: str) -> dict[str, str]:
 class Sandbox:
     """A sandbox server process on 127.0.0.1 that counts client connections."""
 
-    def __init__(self, process: subprocess.Popen[str], url: str) -> None:
+    def __init__(
+        self, process: subprocess.Popen[str], url: str, ca_file: str | None = None
+    ) -> None:
         self.process = process
         self.url = url
+        self.ca_file = ca_file
 
     def connections(self, reset: bool = False) -> tuple[int, int]:
         """Distinct client connections and requests seen (since the last reset)."""
         query = "?reset=1" if reset else ""
         address = f"{self.url}/_bench/connections{query}"
-        with urllib.request.urlopen(address, timeout=10) as answer:
+        context = ssl.create_default_context(cafile=self.ca_file)
+        with urllib.request.urlopen(address, timeout=10, context=context) as answer:
             data = json.load(answer)
         return int(data["connections"]), int(data["requests"])
 
 
 @contextmanager
-def sandbox(ttl: float = 3600.0, *, shipped_socket: bool = False) -> Iterator[Sandbox]:
-    """Start ``server.py`` in its own process; stop it (by its PID) at the end."""
+def sandbox(
+    ttl: float = 3600.0, *, shipped_socket: bool = False, tls: bool = False
+) -> Iterator[Sandbox]:
+    """Start ``server.py`` in its own process; stop it (by its PID) at the end.
+
+    With ``tls`` it serves HTTPS with a certificate from a throwaway CA whose
+    file is ``Sandbox.ca_file``.
+    """
     command = [sys.executable, str(SERVER_SCRIPT), "--ttl", str(ttl)]
     if shipped_socket:
         command.append("--shipped-socket")
     with tempfile.TemporaryDirectory() as workdir:
+        ca_file = None
+        if tls:
+            ca_file, certfile, keyfile = _certificates(Path(workdir))
+            command += ["--certfile", certfile, "--keyfile", keyfile]
         process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
@@ -118,9 +133,9 @@ def sandbox(ttl: float = 3600.0, *, shipped_socket: bool = False) -> Iterator[Sa
         try:
             assert process.stdout is not None  # set by stdout=PIPE
             url = process.stdout.readline().strip()
-            if not url.startswith("http://127.0.0.1:"):
+            if not url.startswith(("http://127.0.0.1:", "https://127.0.0.1:")):
                 raise RuntimeError(f"The benchmark sandbox did not start ({url!r}).")
-            yield Sandbox(process, url)
+            yield Sandbox(process, url, ca_file)
         finally:
             if process.stdin is not None:
                 process.stdin.close()
@@ -129,6 +144,19 @@ def sandbox(ttl: float = 3600.0, *, shipped_socket: bool = False) -> Iterator[Sa
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _certificates(folder: Path) -> tuple[str, str, str]:
+    """A throwaway CA and a certificate for 127.0.0.1: (CA, cert, key) files."""
+    import trustme
+
+    authority = trustme.CA()
+    issued = authority.issue_cert("127.0.0.1")
+    paths = [str(folder / name) for name in ("ca.pem", "cert.pem", "key.pem")]
+    authority.cert_pem.write_to_path(paths[0])
+    issued.cert_chain_pems[0].write_to_path(paths[1])
+    issued.private_key_pem.write_to_path(paths[2])
+    return paths[0], paths[1], paths[2]
 
 
 def format_table(rows: list[Row]) -> str:

@@ -63,8 +63,13 @@ class ConnectionCounter:
         await send({"type": "http.response.body", "body": body})
 
 
-def serve_with_nodelay(app: Any, ready: Callable[[str], None]) -> None:
-    """Serve ``app`` on 127.0.0.1 from a TCP socket; call ``ready`` with its URL."""
+def serve_with_nodelay(
+    app: Any, ready: Callable[[str], None], tls: tuple[str, str] | None = None
+) -> None:
+    """Serve ``app`` on 127.0.0.1 from a TCP socket; call ``ready`` with its URL.
+
+    ``tls`` is (certificate file, key file) to serve HTTPS.
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(
@@ -74,6 +79,8 @@ def serve_with_nodelay(app: Any, ready: Callable[[str], None]) -> None:
         access_log=False,
         date_header=False,
         lifespan="off",
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(
@@ -86,7 +93,8 @@ def serve_with_nodelay(app: Any, ready: Callable[[str], None]) -> None:
             raise RuntimeError("The benchmark server did not start.")
         time.sleep(0.01)
     try:
-        ready(f"http://127.0.0.1:{sock.getsockname()[1]}")
+        scheme = "https" if tls else "http"
+        ready(f"{scheme}://127.0.0.1:{sock.getsockname()[1]}")
     finally:
         server.should_exit = True
         thread.join(STARTUP_TIMEOUT)
@@ -104,15 +112,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ttl", type=float, default=3600.0)
     parser.add_argument("--shipped-socket", action="store_true")
+    parser.add_argument("--certfile", help="serve HTTPS with this certificate")
+    parser.add_argument("--keyfile", help="and this private key")
     args = parser.parse_args()
     if args.shipped_socket:
         server = SandboxServer(host="127.0.0.1", port=0, ttl=args.ttl)
-        server.app = ConnectionCounter(server.app)
+        # SandboxServer serves whatever ASGI app it holds, not only FastAPI.
+        server.app = ConnectionCounter(server.app)  # type: ignore[assignment]
         with server:
             wait_for_parent(server.url)
     else:
         app = ConnectionCounter(create_app(default_seed(), ttl=args.ttl))
-        serve_with_nodelay(app, wait_for_parent)
+        tls = (args.certfile, args.keyfile) if args.certfile else None
+        serve_with_nodelay(app, wait_for_parent, tls)
     return 0
 
 

@@ -26,6 +26,8 @@ def make_shell() -> Iterator[InteractiveShell]:
             yield shell
         finally:
             shell.run_line_magic("unload_ext", "galileo_magic")
-            shell.history_manager.end_session()
-            shell.history_manager.save_thread.stop()
+            history = shell.history_manager
+            if history is not None:
+                history.end_session()
+                history.save_thread.stop()
             InteractiveShell.clear_instance()

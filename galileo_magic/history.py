@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import shlex
 from collections.abc import Iterable
@@ -43,18 +44,21 @@ def typed_forms(line: str, secrets: Iterable[str]) -> list[str]:
     would leave it readable there.
     """
     wanted = [s for s in secrets if s]
-    lexer = shlex.shlex(line, posix=True)
+    stream = io.StringIO(line)
+    lexer = shlex.shlex(stream, posix=True)
     lexer.whitespace_split = True
     lexer.commenters = ""
     found: list[str] = []
     start = 0
     try:
         while (word := lexer.get_token()) is not None:
-            end = lexer.instream.tell()
+            end = stream.tell()
             typed = line[start:end].strip()
             start = end
             if any(word == s or word.endswith("=" + s) for s in wanted):
-                found.append(typed.split("=", 1)[1] if typed.startswith("--") else typed)
+                found.append(
+                    typed.split("=", 1)[1] if typed.startswith("--") else typed
+                )
     except ValueError:
         pass  # bad quoting: the caller falls back to secret_words
     return found

@@ -6,6 +6,7 @@ fetching, the lifecycle and the widgets each live in their own module.
 
 from __future__ import annotations
 
+import io
 import keyword
 import logging
 import os
@@ -147,7 +148,7 @@ class GalileoMagics(Magics):
         from .history import secret_words
 
         try:
-            words = shlex.split(line, posix=True)
+            words = _shell_words(line)
             args = self.galileo_token.parser.parse_args(words)
         except (ValueError, UsageError) as exc:
             self._scrub(secret_words(line), [])
@@ -361,6 +362,9 @@ class GalileoMagics(Magics):
 
         def submit(values: Any) -> None:
             request, token = self._fetch(values)
+            token.organization_slug = token.organization_slug or form.slug_of(
+                token.organization_id
+            )
             self._form_panel = panel
             try:
                 self._store(variable, token, request, auto_refresh=auto, quiet=False)
@@ -472,6 +476,26 @@ class GalileoMagics(Magics):
         """Stop every timer and forget every credential (on extension unload)."""
         if self._registry is not None:
             self._registry.stop_all()
+
+
+def _shell_words(line: str) -> list[str]:
+    """POSIX shell words; a ``#`` that starts a word begins a comment, as in bash.
+
+    shlex's own comment handling would also cut ``pa#ss`` short, silently.
+    """
+    stream = io.StringIO(line)
+    lexer = shlex.shlex(stream, posix=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    words: list[str] = []
+    while True:
+        rest = line[stream.tell() :].lstrip()
+        if not rest or rest.startswith("#"):
+            return words
+        word = lexer.get_token()
+        if word is None:
+            return words
+        words.append(word)
 
 
 def _ca_bundle_from_environment() -> str | None:

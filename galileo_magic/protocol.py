@@ -337,11 +337,12 @@ class GalileoClient:
         requests reads REQUESTS_CA_BUNDLE (and CURL_CA_BUNDLE) by itself but
         not SSL_CERT_FILE, which is what most private-CA setups export.
         """
-        verify: bool | str = self.session.verify
-        if verify is True:
+        verify = self.session.verify
+        if verify is None or verify is True:
             for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
                 if os.environ.get(name):
                     return os.environ[name]
+            return True
         return verify
 
     def _exchange(

@@ -34,8 +34,13 @@ def normalize_url(url: str, *, what: str = "console URL") -> str:
         )
     if "://" not in text:
         text = "https://" + text
-    parts = urlsplit(text)
     fix = f"give the {what} as https://host[:port][/path]"
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"The {what} {url!r} is not a URL ({exc}); {fix}."
+        ) from None
     if parts.scheme not in ("http", "https"):
         raise ConfigurationError(f"The {what} {url!r} is not http(s); {fix}.")
     try:
@@ -78,7 +83,10 @@ def api_url_from_console(console_url: str) -> str:
 
 def is_loopback(url: str) -> bool:
     """Whether ``url`` points at this machine (localhost, 127.0.0.0/8 or ::1)."""
-    host = urlsplit(url).hostname or ""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
@@ -93,7 +101,7 @@ def require_secure(url: str) -> None:
     Setting ``GALILEO_MAGIC_ALLOW_HTTP=1`` lifts the rule, for a private network
     the user trusts.
     """
-    if urlsplit(url).scheme == "https" or is_loopback(url):
+    if normalize_url(url, what="API URL").startswith("https:") or is_loopback(url):
         return
     if os.environ.get(ALLOW_HTTP_VARIABLE) == "1":
         return
@@ -104,13 +112,19 @@ def require_secure(url: str) -> None:
 
 
 def same_origin(first: str, second: str) -> bool:
-    """Whether two URLs share scheme, host and port."""
-    a, b = urlsplit(first), urlsplit(second)
-    return (a.scheme, a.hostname, _port(a.scheme, a.port)) == (
-        b.scheme,
-        b.hostname,
-        _port(b.scheme, b.port),
-    )
+    """Whether two URLs share scheme, host and port; False if either is unreadable.
+
+    Unreadable means "another origin", so credentials are dropped, not sent.
+    """
+    try:
+        a, b = urlsplit(first), urlsplit(second)
+        return (a.scheme, a.hostname, _port(a.scheme, a.port)) == (
+            b.scheme,
+            b.hostname,
+            _port(b.scheme, b.port),
+        )
+    except ValueError:
+        return False
 
 
 def _port(scheme: str, port: int | None) -> int:

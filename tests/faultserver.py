@@ -12,8 +12,10 @@ import socket
 import ssl
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -238,6 +240,22 @@ def _retry_then_ok(server: FaultServer, handler: Any) -> None:
         handler.send(*CANNED["ok"])
 
 
+def _short_lived(server: FaultServer, handler: Any) -> None:
+    """A fresh token that lives two seconds, served slowly (0.3 s)."""
+    server._stop.wait(0.3)
+    expires = datetime.now(timezone.utc) + timedelta(seconds=2)
+    token = f"eyJshort.{uuid.uuid4().hex}.lived"
+    handler.send(
+        *_json(200, {"access_token": token, "expires_at": expires.isoformat()})
+    )
+
+
+def _echo(server: FaultServer, handler: Any) -> None:
+    """A careless server that quotes the request headers in its error detail."""
+    detail = f"bad credentials: {dict(handler.headers)}"
+    handler.send(*_json(401, {"detail": detail}))
+
+
 SPECIAL: dict[str, Callable[[FaultServer, Any], None]] = {
     "stall": _stall,
     "drip": _drip_body,
@@ -246,6 +264,8 @@ SPECIAL: dict[str, Callable[[FaultServer, Any], None]] = {
     "redirect-loop": _loop,
     "redirect-home": _home,
     "retry-then-ok": _retry_then_ok,
+    "echo-401": _echo,
+    "short-lived": _short_lived,
 }
 
 

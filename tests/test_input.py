@@ -226,7 +226,7 @@ def test_magic_typed_secret_masked_in_history(
     "line",
     [
         "--api-key gsk-canary-x --org-slug 'oops",
-        "--password=gsk-canary-x --org-slug \"oops",
+        '--password=gsk-canary-x --org-slug "oops',
         "--apikey gsk-canary-x",
         "--status --api-key gsk-canary-x",
     ],
@@ -249,7 +249,7 @@ def test_magic_secret_masked_even_when_line_fails_early(
 
 
 def test_typed_forms_finds_quoted_and_escaped_words() -> None:
-    line = "--api-key \"a\\\"b\" --password='p w' --org-slug x"
+    line = '--api-key "a\\"b" --password=\'p w\' --org-slug x'
     assert typed_forms(line, ['a"b', "p w"]) == ['"a\\"b"', "'p w'"]
 
 
@@ -262,10 +262,12 @@ def test_magic_in_terminal_ipython_masks_history(
     tmp_path: Path, sandbox: SandboxServer
 ) -> None:
     """A whole IPython process: its history file is read after it has exited."""
+    (tmp_path / "profile").mkdir()
     history = tmp_path / "profile" / "history.sqlite"
     script = (
         "%load_ext galileo_magic\n"
-        f"%galileo_token --quiet --api-url {sandbox.url} --api-key {demo.DEMO_API_KEY}\n"
+        f"%galileo_token --quiet --api-url {sandbox.url} "
+        f"--api-key {demo.DEMO_API_KEY}\n"
         "print(galileo_token.expired)\n"
     )
     done = subprocess.run(

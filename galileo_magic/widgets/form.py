@@ -137,6 +137,13 @@ class LoginForm(anywidget.AnyWidget):
             if self.organization not in known:
                 self.organization = ""
 
+    def slug_of(self, organization_id: str | None) -> str | None:
+        """The slug of a listed organization, to name it in the countdown."""
+        for row in self.organizations:
+            if organization_id and row.get("id") == organization_id:
+                return row.get("slug") or None
+        return None
+
     def reset(self) -> None:
         """Forget every secret and show the form afresh (after a sign-out)."""
         self._secrets.clear()
