@@ -6,9 +6,11 @@ IPython. Heavy modules (requests, ipywidgets, anywidget, python-dotenv) are
 imported only when first needed, so loading the extension stays cheap.
 
 Layers, each importing only those above it in this list: ``errors`` and
-``urls``; ``protocol`` (HTTP); ``credentials``; ``tokens``; ``fetch``;
-``lifecycle``; ``widgets``; ``magics``. The ``sandbox`` subpackage imports
-none of them.
+``urls``; ``auth`` (the values exchanged), ``transport``, ``responses`` and
+``protocol`` (HTTP); ``credentials``; ``tokens``; ``fetch``; ``lifecycle``;
+``widgets``; ``control`` and ``prompts``; ``magics``. ``history`` (masking
+secrets in the history) stands apart and imports none of them; so does the
+``sandbox`` subpackage.
 """
 
 from __future__ import annotations

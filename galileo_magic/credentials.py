@@ -13,8 +13,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .auth import AUTH_METHODS, Auth, AuthMethod, OrganizationChoice, Secret
 from .errors import ConfigurationError
-from .protocol import AUTH_METHODS, Auth, AuthMethod, OrganizationChoice, Secret
 from .urls import DEFAULT_CONSOLE_URL, api_url_from_console, normalize_url
 
 __all__ = [

@@ -1,15 +1,15 @@
-"""The ``%galileo_token`` line magic: parse the line, hand off, show the result.
+"""The ``%galileo_token`` line magic: parse the line, check it, hand it off.
 
-The class is thin on purpose. It never talks HTTP itself; credentials,
-fetching, the lifecycle and the widgets each live in their own module.
+The class is thin on purpose: it never talks HTTP and holds no token. It
+masks secrets typed on the line, lets ``prompts`` ask for what is missing,
+and hands the rest to the ``control`` module's TokenController, which
+fetches, stores, shows, refreshes and signs out.
 """
 
 from __future__ import annotations
 
 import io
 import keyword
-import logging
-import os
 import shlex
 import sys
 from typing import TYPE_CHECKING, Any
@@ -20,11 +20,10 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Int, Unicode, Union
 
 if TYPE_CHECKING:
-    from .lifecycle import Registry, TokenSession
+    from .control import TokenController
+    from .lifecycle import Registry
 
 __all__ = ["GalileoMagics", "login_form"]
-
-logger = logging.getLogger(__name__)
 
 PROMPT = object()  # the value of a bare --password: ask for it
 
@@ -61,22 +60,24 @@ class GalileoMagics(Magics):
         help="Verify TLS certificates: True, False or a CA bundle path.",
     ).tag(config=True)
 
-    # The login panel waiting for its countdown, set only while its form submits.
-    _form_panel: Any = None
-
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
-        self._registry: Registry | None = None
+        self._controller: TokenController | None = None
         self._warned_secret_on_line = False
 
     @property
-    def registry(self) -> Registry:
-        """The sessions held; made on first use, so loading imports no requests."""
-        if self._registry is None:
-            from .lifecycle import Registry
+    def controller(self) -> TokenController:
+        """What holds the tokens; made on first use, so loading imports no requests."""
+        if self._controller is None:
+            from .control import TokenController
 
-            self._registry = Registry()
-        return self._registry
+            self._controller = TokenController(self.shell, self)
+        return self._controller
+
+    @property
+    def registry(self) -> Registry:
+        """The sessions held, by variable."""
+        return self.controller.registry
 
     @no_var_expand
     @magic_arguments()
@@ -117,27 +118,24 @@ class GalileoMagics(Magics):
         args = self._parse(line)
         variable = self._variable(args.var)
         if args.logout:
-            return self._logout(variable, quiet=args.quiet)
+            return self.controller.logout(variable, quiet=args.quiet)
         if args.status:
-            return self._status(variable)
+            return self.controller.status(variable)
         self._scrub_line(args)
 
         from .credentials import gather
+        from .prompts import complete
 
         values = gather(self._arguments(args))
         auto = self.auto_refresh if args.auto_refresh is None else args.auto_refresh
         asking = args.password is PROMPT
-        if not self._complete(values, prompt_password=asking, login=args.login):
+        if not complete(self.shell, values, prompt_password=asking, login=args.login):
             self._show_form(variable, values, auto_refresh=auto)
             return
-        request, token = self._fetch(values)
-        self._store(variable, token, request, auto_refresh=auto, quiet=args.quiet)
-
-    @property
-    def _namespace(self) -> dict[str, Any]:
-        if self.shell is None:
-            raise UsageError("%galileo_token needs an IPython shell.")
-        return self.shell.user_ns
+        request, token = self.controller.fetch(values)
+        self.controller.store(
+            variable, token, request, auto_refresh=auto, quiet=args.quiet
+        )
 
     def _parse(self, line: str) -> Any:
         """Split like a POSIX shell on every platform, not IPython's arg_split.
@@ -217,265 +215,14 @@ class GalileoMagics(Magics):
                 file=sys.stderr,
             )
 
-    def _complete(
-        self, values: Any, *, prompt_password: bool, login: bool = False
-    ) -> bool:
-        """Ask for what is missing, or fail at once where nobody can answer.
-
-        False means the login form should ask instead: always for ``--login``
-        in a kernel, and for missing credentials in a kernel that allows
-        input (JupyterLab, Notebook, VS Code; nbclient and papermill do not).
-        A terminal gets hidden prompts; no stdin at all, a UsageError.
-        """
-        from .credentials import missing_message
-        from .protocol import Secret
-
-        missing = values.missing()
-        if prompt_password and values.username:
-            missing = "a password"
-        in_kernel = getattr(self.shell, "kernel", None) is not None
-        if in_kernel and (login or (missing and self._can_prompt())):
-            return False
-        if missing is None:
-            return True
-        if not self._can_prompt():
-            raise UsageError(missing_message())
-        import getpass
-
-        if missing in ("credentials", "an API key"):
-            key = getpass.getpass("Galileo API key (hidden): ").strip()
-            if not key:
-                raise UsageError(missing_message())
-            values.api_key, values.sources["api_key"] = Secret(key), "argument"
-            values.auth = values.auth or "api-key"
-            return True
-        if missing == "a user name":
-            values.username = input("Galileo user name: ").strip() or None
-        if missing == "a password" or not values.password:
-            values.password = Secret(getpass.getpass("Galileo password (hidden): "))
-        if not (values.username and values.password):
-            raise UsageError(missing_message())
-        return True
-
-    def _can_prompt(self) -> bool:
-        """Whether someone can answer: a kernel allowing input, or a terminal."""
-        kernel = getattr(self.shell, "kernel", None)
-        if kernel is not None:
-            return bool(getattr(kernel, "_allow_stdin", False))
-        stdin = sys.stdin
-        return stdin is not None and stdin.isatty()
-
-    def _client(self) -> Any:
-        from .fetch import get_client
-
-        verify: bool | str = self.verify
-        if verify is True:
-            verify = _ca_bundle_from_environment() or True
-        return get_client(
-            timeout=self.timeout,
-            verify=verify,
-            api_key_header=self.api_key_header,
-            token_path=self.token_path,
-        )
-
-    def _fetch(self, values: Any) -> tuple[Any, Any]:
-        """Validate and fetch; any failure becomes one UsageError line."""
-        from .credentials import build_request
-        from .errors import GalileoMagicError
-        from .fetch import request_token
-
-        try:
-            request = build_request(values)
-            return request, request_token(request, self._client())
-        except GalileoMagicError as exc:
-            raise UsageError(f"{type(exc).__name__}: {exc}") from None
-
-    def _store(
-        self,
-        variable: str,
-        token: Any,
-        request: Any,
-        *,
-        auto_refresh: bool,
-        quiet: bool,
-    ) -> None:
-        from .fetch import request_token
-        from .lifecycle import TokenSession
-
-        client = self._client()
-        # The credentials stay in this closure, in memory only, until logout.
-        session = TokenSession(
-            variable, token, refetch=lambda: request_token(request, client)
-        )
-        old = self.registry.replace(session)
-        if old is not None and old.view is not None:
-            old.view.state = "replaced"
-        self._namespace[variable] = token
-        if auto_refresh:
-            self._start_timer(session)
-        if not quiet:
-            session.view = self._display(session, auto_refresh=auto_refresh)
-
-    def _display(self, session: Any, *, auto_refresh: bool) -> Any:
-        from IPython.display import display
-
-        from .widgets.countdown import countdown_line
-
-        panel, self._form_panel = self._form_panel, None
-        if panel is None and getattr(self.shell, "kernel", None) is None:
-            display(
-                {"text/plain": countdown_line(session.token, session.variable)},
-                raw=True,
-            )
-            return None
-        from .widgets import CountdownWidget
-
-        view = CountdownWidget(
-            session.token,
-            variable=session.variable,
-            refresh_margin=self.refresh_margin,
-            auto_refresh=auto_refresh,
-            on_refresh=lambda: self._refresh_now(session),
-            on_logout=lambda: self._logout(session.variable, quiet=True),
-        )
-        if panel is not None:
-            panel.show_countdown(view)
-        else:
-            display(view)
-        return view
-
     def _show_form(self, variable: str, values: Any, *, auto_refresh: bool) -> Any:
-        """Display the login form; its "Get token" stores the token like the line.
-
-        The form runs in the kernel's comm handler: a success goes through
-        ``_store`` with the panel as the place for the countdown; a failure
-        raises into the form, which shows the message inline.
-        """
-        from IPython.display import display
-
-        from .credentials import build_request
-        from .widgets.form import LoginForm, LoginPanel
-
-        def organizations(values: Any) -> Any:
-            request = build_request(values)
-            return self._client().list_organizations(request.api_url, request.auth)
-
-        def submit(values: Any) -> None:
-            request, token = self._fetch(values)
-            token.organization_slug = token.organization_slug or form.slug_of(
-                token.organization_id
-            )
-            self._form_panel = panel
-            try:
-                self._store(variable, token, request, auto_refresh=auto, quiet=False)
-            finally:
-                self._form_panel = None
-
-        auto = auto_refresh
-        form = LoginForm(
-            values, variable=variable, submit=submit, list_organizations=organizations
-        )
-        panel = LoginPanel(form)
-        form.refresh_organizations()
-        display(panel)
-        return panel
-
-    def _start_timer(self, session: TokenSession) -> None:
-        """Give ``session`` a running refresh timer, replacing any it had."""
-        from .lifecycle import RefreshTimer
-
-        if session.refetch is None:
-            return
-        if session.timer is not None:
-            session.timer.stop()
-        session.timer = RefreshTimer(
-            session.token,
-            session.refetch,
-            margin=self.refresh_margin,
-            on_update=lambda token: self._refreshed(session),
-            on_error=lambda exc: self._refresh_failed(session, exc),
-            on_expired=lambda token: self._expired(session),
-            name=f"galileo-magic-refresh-{session.variable}",
-        )
-        session.timer.start()
-
-    def _current(self, session: TokenSession) -> bool:
-        # A replaced or signed-out session's callbacks must not touch its view.
-        return self.registry.get(session.variable) is session
-
-    def _refreshed(self, session: TokenSession) -> None:
-        session.extras.pop("refresh_error", None)
-        if session.view is not None and self._current(session):
-            session.view.show(session.token)
-
-    def _refresh_failed(self, session: TokenSession, exc: Exception) -> None:
-        session.extras["refresh_error"] = str(exc)
-        if session.view is not None and self._current(session):
-            session.view.message = f"Refresh failed, retrying: {exc}"
-
-    def _expired(self, session: TokenSession) -> None:
-        error = session.extras.get("refresh_error")
-        why = f"refresh failed: {error}" if error else "it was not refreshed"
-        session.extras["refresh_error"] = f"expired; {why}"
-        if session.view is not None and self._current(session):
-            session.view.show(
-                session.token, f"Expired ({why}); run %galileo_token again."
-            )
-
-    def _refresh_now(self, session: TokenSession) -> None:
-        from .errors import GalileoMagicError
-
-        refetch = session.refetch
-        if not self._current(session) or refetch is None:
-            return
-        try:
-            session.token.update_from(refetch())
-        except GalileoMagicError as exc:
-            self._refresh_failed(session, exc)
-            return
-        self._refreshed(session)
-        if session.timer is not None and session.timer.running:
-            session.timer.reschedule()
-        elif session.timer is not None:
-            # The timer ended when the token expired; a new token gets a new one.
-            self._start_timer(session)
-
-    def _logout(self, variable: str, *, quiet: bool) -> None:
-        # forget() stops the timer and drops the credentials' closure.
-        session = self.registry.forget(variable)
-        held = self._namespace.get(variable)
-        if session is not None and held is session.token:
-            del self._namespace[variable]
-        if session is not None and session.view is not None:
-            session.view.state = "signed-out"
-        if not quiet:
-            said = "removed" if session is not None else "was not held"
-            print(f"Galileo token in {variable} {said}.")
-
-    def _status(self, variable: str) -> None:
-        from .tokens import mask
-
-        session = self.registry.get(variable)
-        if session is None:
-            print(f"No Galileo token in {variable}; run %galileo_token to get one.")
-            return
-        token = session.token
-        refresh = "off"
-        if session.timer is not None:
-            refresh = "on" if session.timer.running else "stopped"
-        error = session.extras.get("refresh_error")
-        note = f" Last refresh: {error}" if error else ""
-        if self._namespace.get(variable) is not token:
-            note += f" {variable} no longer holds it; --logout forgets it."
-        print(
-            f"Galileo token in {variable}: {token.describe()}; "
-            f"token {mask(token.access_token)}; auto-refresh {refresh}.{note}"
-        )
+        """Display the login form; its token lands in ``variable``."""
+        return self.controller.show_form(variable, values, auto_refresh=auto_refresh)
 
     def close(self) -> None:
         """Stop every timer and forget every credential (on extension unload)."""
-        if self._registry is not None:
-            self._registry.stop_all()
+        if self._controller is not None:
+            self._controller.close()
 
 
 def _shell_words(line: str) -> list[str]:
@@ -496,11 +243,6 @@ def _shell_words(line: str) -> list[str]:
         if word is None:
             return words
         words.append(word)
-
-
-def _ca_bundle_from_environment() -> str | None:
-    """requests reads REQUESTS_CA_BUNDLE itself, but not SSL_CERT_FILE."""
-    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE")
 
 
 def login_form(

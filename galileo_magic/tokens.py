@@ -8,8 +8,8 @@ import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from .auth import TokenResponse
 from .errors import ServerError
-from .protocol import TokenResponse
 
 __all__ = ["GalileoToken", "mask", "parse_expiry"]
 

@@ -79,6 +79,8 @@ CANNED: dict[str, tuple[int, dict[str, str], bytes]] = {
     "no-token": _token(access_token=None),
     "no-expiry": _token(expires_at=None),
     "bad-expiry": _token(expires_at="next tuesday"),
+    # Shaped like a time, so only the full parse (tokens.parse_expiry) refuses it.
+    "impossible-expiry": _token(expires_at="2026-13-45T00:00Z"),
     "oversized": (
         200,
         {"Content-Type": "application/json"},

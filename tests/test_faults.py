@@ -23,9 +23,11 @@ from galileo_magic import (
     NetworkError,
     OrganizationError,
     ServerError,
+    fetch_token,
 )
+from galileo_magic.auth import Auth, OrganizationChoice, Secret
 from galileo_magic.magics import GalileoMagics
-from galileo_magic.protocol import Auth, GalileoClient, OrganizationChoice, Secret
+from galileo_magic.protocol import GalileoClient
 from galileo_magic.sandbox import SandboxServer
 from galileo_magic.sandbox.seed import DEMO_API_KEY
 
@@ -155,3 +157,36 @@ def test_magic_fault_keeps_token_and_countdown(
     assert token.access_token == value
     held = galileo_magics(shell).registry.get("galileo_token")
     assert held is session and held.timer is timer and timer.running
+
+
+@pytest.mark.timeout(30)
+def test_fetch_token_impossible_expiry_names_url() -> None:
+    with FaultServer() as plain:
+        url = plain.url("impossible-expiry")
+        with pytest.raises(ServerError) as caught:
+            fetch_token(api_key=CANARY_KEY, api_url=url)
+
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"{url}/v1/token" in message
+    assert "expires_at='2026-13-45T00:00Z'" in message
+    assert "--api-url" in message
+    assert CANARY_KEY not in message
+    assert isinstance(caught.value.__cause__, ServerError)
+
+
+@pytest.mark.timeout(30)
+def test_magic_impossible_expiry_is_one_line_naming_url(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GALILEO_API_KEY", CANARY_KEY)
+    with FaultServer() as plain:
+        url = plain.url("impossible-expiry")
+        result = shell.run_cell(f"%galileo_token --quiet --api-url {url}")
+
+    assert isinstance(result.error_in_exec, UsageError)
+    message = str(result.error_in_exec)
+    assert message.startswith(f"ServerError: GET {url}/v1/token: ")
+    assert "'2026-13-45T00:00Z'" in message and "\n" not in message
+    assert CANARY_KEY not in message
+    assert "galileo_token" not in shell.user_ns

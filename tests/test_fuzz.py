@@ -15,9 +15,9 @@ from IPython.core.interactiveshell import InteractiveShell
 from schemathesis.checks import positive_data_acceptance, status_code_conformance
 
 from galileo_magic import ConfigurationError, GalileoMagicError
+from galileo_magic.auth import OrganizationChoice
 from galileo_magic.credentials import build_request, gather
 from galileo_magic.history import secret_words, typed_forms
-from galileo_magic.protocol import OrganizationChoice
 from galileo_magic.sandbox import create_app
 from galileo_magic.sandbox.seed import DEMO_API_KEY
 from galileo_magic.urls import (

@@ -22,10 +22,11 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 from galileo_magic import GalileoMagicError, fetch_token
+from galileo_magic.auth import Auth, OrganizationChoice, Secret
 from galileo_magic.credentials import build_request, gather
 from galileo_magic.fetch import get_client, request_token
 from galileo_magic.magics import GalileoMagics
-from galileo_magic.protocol import Auth, GalileoClient, OrganizationChoice, Secret
+from galileo_magic.protocol import GalileoClient
 from galileo_magic.sandbox import SandboxServer
 from galileo_magic.sandbox.seed import Organization, Seed, User
 

@@ -12,7 +12,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from galileo_magic import ServerError, fetch_token
-from galileo_magic.protocol import TokenResponse
+from galileo_magic.auth import TokenResponse
 from galileo_magic.sandbox import SandboxServer
 from galileo_magic.sandbox.seed import DEMO_API_KEY, DEMO_ORG_SLUG
 from galileo_magic.tokens import (

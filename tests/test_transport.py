@@ -18,14 +18,8 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 from galileo_magic import ConfigurationError, NetworkError, ServerError
-from galileo_magic.protocol import (
-    MAX_RETRY_AFTER,
-    Auth,
-    GalileoClient,
-    OrganizationChoice,
-    Secret,
-    _BoundedRetry,
-)
+from galileo_magic.auth import Auth, OrganizationChoice, Secret
+from galileo_magic.protocol import MAX_RETRY_AFTER, GalileoClient, _BoundedRetry
 from galileo_magic.urls import is_loopback, require_secure
 
 CANARY_KEY = "gsk-canary-transport-4e8d2a6b"

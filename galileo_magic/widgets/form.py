@@ -19,9 +19,9 @@ import anywidget
 import ipywidgets
 import traitlets
 
+from ..auth import Secret
 from ..credentials import CredentialValues
 from ..errors import GalileoMagicError
-from ..protocol import Secret
 from ..urls import DEFAULT_CONSOLE_URL
 
 __all__ = ["FORM_LINE", "LoginForm", "LoginPanel"]

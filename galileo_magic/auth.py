@@ -1,0 +1,161 @@
+"""The values of the token exchange: credentials, organization, the answer.
+
+Plain values with no I/O: building one checks it (a flow without its
+credentials, an id that is not a UUID4) before any request is sent. A
+:class:`Secret` never shows itself, so none of these reprs holds one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from .errors import ConfigurationError
+
+__all__ = [
+    "API_KEY_HEADERS",
+    "AUTH_METHODS",
+    "Auth",
+    "AuthMethod",
+    "OrganizationChoice",
+    "Secret",
+    "TokenResponse",
+]
+
+AuthMethod = Literal["api-key", "oauth2", "basic"]
+AUTH_METHODS: tuple[AuthMethod, ...] = ("api-key", "oauth2", "basic")
+# Header names that carry an API key; all are dropped on a cross-origin redirect.
+API_KEY_HEADERS = ("Galileo-API-Key", "Splunk-AO-API-Key")
+
+
+class Secret:
+    """A string that never shows itself: repr, str and format all give ``***``."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself, for the one place that must send it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Auth:
+    """One set of credentials and the flow that uses them."""
+
+    method: AuthMethod
+    api_key: Secret | None = None
+    username: str | None = None
+    password: Secret | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in AUTH_METHODS:
+            raise ConfigurationError(
+                f"Unknown auth method {self.method!r}; use one of "
+                f"{', '.join(AUTH_METHODS)}."
+            )
+        if self.method == "api-key" and not self.api_key:
+            raise ConfigurationError(
+                "The api-key flow needs an API key; set GALILEO_API_KEY or pass "
+                "--api-key."
+            )
+        if self.method != "api-key" and not (self.username and self.password):
+            missing = "user name" if not self.username else "password"
+            raise ConfigurationError(
+                f"The {self.method} flow needs a user name and a password, and the "
+                f"{missing} is empty; set GALILEO_USERNAME and GALILEO_PASSWORD or "
+                "pass --username and --password."
+            )
+
+    def secrets(self) -> list[str]:
+        """The raw secret strings, so that messages can be scrubbed of them."""
+        return [s.reveal() for s in (self.api_key, self.password) if s]
+
+    def describe(self) -> str:
+        """What the server was shown, in words, for an error message."""
+        if self.method == "api-key":
+            return "API key"
+        return (
+            f"{'password' if self.method == 'oauth2' else 'HTTP Basic'} login of "
+            f"{self.username!r}"
+        )
+
+    def fix(self) -> str:
+        """How to give other credentials of this kind."""
+        if self.method == "api-key":
+            return "check GALILEO_API_KEY or --api-key"
+        return "check GALILEO_USERNAME/GALILEO_PASSWORD or --username/--password"
+
+
+@dataclass(frozen=True)
+class OrganizationChoice:
+    """The organization a token is for: an id (uuid4) or a slug, never both."""
+
+    id: str | None = None
+    slug: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.id and self.slug:
+            raise ConfigurationError(
+                f"Give an organization id or a slug, not both (got id {self.id!r} "
+                f"and slug {self.slug!r}); drop --org-id or --org-slug."
+            )
+        if self.id:
+            object.__setattr__(self, "id", _canonical_uuid4(self.id))
+        if self.slug is not None and not self.slug.strip():
+            object.__setattr__(self, "slug", None)
+
+    def params(self) -> dict[str, str]:
+        """The query parameters of GET /v1/token."""
+        if self.id:
+            return {"organization_id": self.id}
+        if self.slug:
+            return {"organization_slug": self.slug}
+        return {}
+
+    def describe(self) -> str:
+        return repr(self.id or self.slug or "(the default organization)")
+
+
+@dataclass(frozen=True)
+class TokenResponse:
+    """A successful GET /v1/token, as the server sent it."""
+
+    access_token: str = field(repr=False)
+    token_type: str
+    expires_at: Any
+    server_date: datetime | None
+    url: str
+
+
+def _canonical_uuid4(value: str) -> str:
+    try:
+        parsed = uuid.UUID(value.strip())
+    except (ValueError, AttributeError):
+        parsed = None
+    if parsed is None or parsed.version != 4:
+        raise ConfigurationError(
+            f"Organization id {value!r} is not a UUID4; pass the id shown in the "
+            "Galileo console (like 3f2c1d9e-8a4b-4c6d-9e0f-1a2b3c4d5e6f) or use "
+            "--org-slug."
+        )
+    return str(parsed)

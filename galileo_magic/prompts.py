@@ -1,0 +1,69 @@
+"""Asking for missing credentials, or refusing at once where nobody can answer.
+
+A terminal gets hidden prompts; a kernel whose front end allows input gets
+the login form instead; anything else (nbclient, papermill, a pipe) gets a
+UsageError naming the variables to set, so a run never hangs on a prompt.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from .auth import Secret
+from .credentials import CredentialValues, missing_message
+
+__all__ = ["can_prompt", "complete"]
+
+
+def complete(
+    shell: Any,
+    values: CredentialValues,
+    *,
+    prompt_password: bool,
+    login: bool = False,
+) -> bool:
+    """Ask for what is missing, or fail at once where nobody can answer.
+
+    False means the login form should ask instead: always for ``--login``
+    in a kernel, and for missing credentials in a kernel that allows
+    input (JupyterLab, Notebook, VS Code; nbclient and papermill do not).
+    A terminal gets hidden prompts; no stdin at all, a UsageError.
+    """
+    missing = values.missing()
+    if prompt_password and values.username:
+        missing = "a password"
+    in_kernel = getattr(shell, "kernel", None) is not None
+    if in_kernel and (login or (missing and can_prompt(shell))):
+        return False
+    if missing is None:
+        return True
+    if not can_prompt(shell):
+        raise UsageError(missing_message())
+
+    if missing in ("credentials", "an API key"):
+        key = getpass.getpass("Galileo API key (hidden): ").strip()
+        if not key:
+            raise UsageError(missing_message())
+        values.api_key, values.sources["api_key"] = Secret(key), "argument"
+        values.auth = values.auth or "api-key"
+        return True
+    if missing == "a user name":
+        values.username = input("Galileo user name: ").strip() or None
+    if missing == "a password" or not values.password:
+        values.password = Secret(getpass.getpass("Galileo password (hidden): "))
+    if not (values.username and values.password):
+        raise UsageError(missing_message())
+    return True
+
+
+def can_prompt(shell: Any) -> bool:
+    """Whether someone can answer: a kernel allowing input, or a terminal."""
+    kernel = getattr(shell, "kernel", None)
+    if kernel is not None:
+        return bool(getattr(kernel, "_allow_stdin", False))
+    stdin = sys.stdin
+    return stdin is not None and stdin.isatty()
