@@ -27,7 +27,6 @@ from .shell import make_shell
 
 CALLS = 200
 WARMUP = 10
-SHIPPED_CALLS = 20
 LIKE_FOR_LIKE_LIMIT = 1.1
 POOLED_LIMIT = 0.8
 REFRESH_TTL = 3.0
@@ -168,8 +167,6 @@ def run(calls: int = CALLS) -> list[Row]:
             seen = count_connections(server, contestants, calls)
         with sandbox(tls=True) as server, trusting(server.ca_file):
             secure = time_interleaved(contenders(server), calls)
-        with sandbox(shipped_socket=True) as server:
-            shipped = time_interleaved(contenders(server), SHIPPED_CALLS)
         refresh_connections, refresh_requests = count_refreshes()
 
     rows = timing_rows(plain, "HTTP", calls)
@@ -206,19 +203,6 @@ def run(calls: int = CALLS) -> list[Row]:
             None,
             "1, with >= 3 requests",
             refresh_connections == 1 and refresh_requests >= 3,
-        )
-    )
-    shipped_ours = median(shipped["fetch_token"]) * 1000
-    shipped_get = median(shipped["get"]) * 1000
-    rows.append(
-        Row(
-            f"HTTP, `SandboxServer` as shipped (no TCP_NODELAY): `fetch_token` "
-            f"vs `requests.get`, median of {SHIPPED_CALLS}",
-            f"{shipped_ours:.3g} ms",
-            f"{shipped_get:.3g} ms",
-            shipped_ours / shipped_get,
-            "",
-            None,
         )
     )
     return rows

@@ -106,17 +106,13 @@ class Sandbox:
 
 
 @contextmanager
-def sandbox(
-    ttl: float = 3600.0, *, shipped_socket: bool = False, tls: bool = False
-) -> Iterator[Sandbox]:
+def sandbox(ttl: float = 3600.0, *, tls: bool = False) -> Iterator[Sandbox]:
     """Start ``server.py`` in its own process; stop it (by its PID) at the end.
 
     With ``tls`` it serves HTTPS with a certificate from a throwaway CA whose
     file is ``Sandbox.ca_file``.
     """
     command = [sys.executable, str(SERVER_SCRIPT), "--ttl", str(ttl)]
-    if shipped_socket:
-        command.append("--shipped-socket")
     with tempfile.TemporaryDirectory() as workdir:
         ca_file = None
         if tls:

@@ -6,12 +6,9 @@ keeps the server's work off the measured process's GIL and memory.
 ``GET /_bench/connections`` answers how many distinct client connections
 (host, port) and requests were seen since the last ``?reset=1``.
 
-By default the app is served from a listening socket made with
-``IPPROTO_TCP``, so that asyncio turns Nagle's algorithm off on every accepted
-connection, as production servers do. ``--shipped-socket`` serves it through
-``SandboxServer`` unchanged instead: its socket is made with protocol 0, which
-asyncio does not recognise as TCP, so each answer on a kept-alive connection
-waits for the client's delayed ACK (about 40 ms on Linux).
+It serves the sandbox app itself rather than through ``SandboxServer`` so that
+it can also speak HTTPS (``--certfile``/``--keyfile``), which the sandbox does
+not.
 """
 
 from __future__ import annotations
@@ -27,7 +24,7 @@ from typing import Any
 
 import uvicorn
 
-from galileo_magic.sandbox import SandboxServer, create_app, default_seed
+from galileo_magic.sandbox import create_app, default_seed
 
 STATS_PATH = "/_bench/connections"
 STARTUP_TIMEOUT = 10.0
@@ -63,13 +60,14 @@ class ConnectionCounter:
         await send({"type": "http.response.body", "body": body})
 
 
-def serve_with_nodelay(
+def serve(
     app: Any, ready: Callable[[str], None], tls: tuple[str, str] | None = None
 ) -> None:
     """Serve ``app`` on 127.0.0.1 from a TCP socket; call ``ready`` with its URL.
 
     ``tls`` is (certificate file, key file) to serve HTTPS.
     """
+    # IPPROTO_TCP, as in SandboxServer, lets asyncio turn Nagle's algorithm off.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(
@@ -111,20 +109,12 @@ def main() -> int:
     """Serve until standard input is closed by the parent process."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ttl", type=float, default=3600.0)
-    parser.add_argument("--shipped-socket", action="store_true")
     parser.add_argument("--certfile", help="serve HTTPS with this certificate")
     parser.add_argument("--keyfile", help="and this private key")
     args = parser.parse_args()
-    if args.shipped_socket:
-        server = SandboxServer(host="127.0.0.1", port=0, ttl=args.ttl)
-        # SandboxServer serves whatever ASGI app it holds, not only FastAPI.
-        server.app = ConnectionCounter(server.app)  # type: ignore[assignment]
-        with server:
-            wait_for_parent(server.url)
-    else:
-        app = ConnectionCounter(create_app(default_seed(), ttl=args.ttl))
-        tls = (args.certfile, args.keyfile) if args.certfile else None
-        serve_with_nodelay(app, wait_for_parent, tls)
+    app = ConnectionCounter(create_app(default_seed(), ttl=args.ttl))
+    tls = (args.certfile, args.keyfile) if args.certfile else None
+    serve(app, wait_for_parent, tls)
     return 0
 
 
