@@ -8,7 +8,7 @@ imported only when first needed, so loading the extension stays cheap.
 Layers, each importing only those above it in this list: ``errors`` and
 ``urls``; ``auth`` (the values exchanged), ``transport``, ``responses`` and
 ``protocol`` (HTTP); ``credentials``; ``tokens``; ``fetch``; ``lifecycle``;
-``widgets``; ``control`` and ``prompts``; ``magics``. ``history`` (masking
+``widgets``; ``control``, ``prompts`` and ``line``; ``magics``. ``history`` (masking
 secrets in the history) stands apart and imports none of them; so does the
 ``sandbox`` subpackage.
 """

@@ -22,6 +22,7 @@ __all__ = [
     "OrganizationChoice",
     "Secret",
     "TokenResponse",
+    "is_header_safe",
 ]
 
 AuthMethod = Literal["api-key", "oauth2", "basic"]
@@ -85,6 +86,35 @@ class Auth:
                 f"{missing} is empty; set GALILEO_USERNAME and GALILEO_PASSWORD or "
                 "pass --username and --password."
             )
+        self._check_sendable()
+
+    def _check_sendable(self) -> None:
+        """Refuse, without echoing them, values that cannot go in a header.
+
+        requests encodes header values and the HTTP Basic pair as Latin-1; any
+        other character fails deep inside http.client with the value in the
+        traceback. OAuth2 sends a UTF-8 form, so anything goes there.
+        """
+        if self.method == "api-key" and self.api_key:
+            # Inner spaces are legal in a header value and cannot inject one.
+            if not is_header_safe(self.api_key.reveal(), inner_spaces=True):
+                raise ConfigurationError(
+                    "The API key holds a tab, line break, other control character "
+                    "or a character outside Latin-1, so no HTTP header can carry "
+                    "it; copy the key again from the Galileo console and check "
+                    "GALILEO_API_KEY or --api-key."
+                )
+        if self.method == "basic":
+            for name, value in (
+                ("user name", self.username),
+                ("password", self.password.reveal() if self.password else None),
+            ):
+                if value and not _latin1(value):
+                    raise ConfigurationError(
+                        f"The HTTP Basic {name} holds a character outside Latin-1, "
+                        "which HTTP Basic cannot send; use --auth oauth2 (it sends "
+                        f"UTF-8) or {self.fix()}."
+                    )
 
     def secrets(self) -> list[str]:
         """The raw secret strings, so that messages can be scrubbed of them."""
@@ -145,6 +175,30 @@ class TokenResponse:
     expires_at: Any
     server_date: datetime | None
     url: str
+
+
+def is_header_safe(value: str, *, inner_spaces: bool = False) -> bool:
+    """Whether ``value`` can be sent as one HTTP header value, as it is.
+
+    Latin-1 (what requests encodes headers as) with no control character and
+    no whitespace, so nothing can be injected; with ``inner_spaces``, plain
+    spaces between other characters are allowed, as HTTP allows them.
+    """
+    if not _latin1(value) or (inner_spaces and value != value.strip(" ")):
+        return False
+    return not any(
+        (char.isspace() and not (inner_spaces and char == " "))
+        or not char.isprintable()
+        for char in value
+    )
+
+
+def _latin1(value: str) -> bool:
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _canonical_uuid4(value: str) -> str:

@@ -21,6 +21,7 @@ __all__ = [
     "ENVIRONMENT",
     "CredentialValues",
     "TokenRequest",
+    "find_dotenv_path",
     "gather",
     "read_dotenv",
 ]
@@ -37,6 +38,17 @@ ENVIRONMENT = {
 }
 SECRET_FIELDS = ("api_key", "password")
 CREDENTIAL_FIELDS = ("api_key", "username", "password")
+# Each argument in words, for messages that suit a flag and a Python argument.
+WORDS = {
+    "console_url": "console URL",
+    "api_url": "API URL",
+    "api_key": "API key",
+    "username": "user name",
+    "password": "password",
+    "organization_id": "organization id",
+    "organization_slug": "organization slug",
+    "auth": "auth method",
+}
 
 
 @dataclass
@@ -45,7 +57,9 @@ class CredentialValues:
 
     Secret fields hold :class:`Secret` so that no repr can show them.
     ``sources`` records where each field came from ("argument",
-    "environment" or ".env").
+    "environment" or ".env"); ``empty`` the arguments given as empty text,
+    which do not fall back to the other sources; ``dotenv_path`` the
+    ``.env`` file read, if any.
     """
 
     console_url: str | None = None
@@ -57,12 +71,20 @@ class CredentialValues:
     organization_slug: str | None = None
     auth: str | None = None
     sources: dict[str, str] = field(default_factory=dict)
+    empty: list[str] = field(default_factory=list)
+    dotenv_path: str | None = None
 
     def has_credentials(self) -> bool:
         return bool(self.api_key or (self.username and self.password))
 
     def missing(self) -> str | None:
-        """What is still needed to authenticate, in words, or None."""
+        """What is still needed to authenticate, in words, or None.
+
+        None too when an argument was given empty: that is a mistake for
+        ``build_request`` to report, not a gap to prompt for.
+        """
+        if any(not getattr(self, name, None) for name in self.empty):
+            return None
         method = self.inferred_auth()
         if method == "api-key":
             return None if self.api_key else "an API key"
@@ -115,26 +137,54 @@ def gather(
     """Merge the three sources, field by field, first found wins.
 
     ``dotenv`` defaults to the nearest ``.env`` file from the working
-    directory upward; pass ``{}`` to skip it.
+    directory upward; pass ``{}`` to skip it. An argument that is not a
+    string is a ConfigurationError; one given as empty text is recorded in
+    ``empty`` (``build_request`` refuses it) rather than silently replaced.
+    Empty values in the environment or ``.env`` count as unset.
     """
+    for name, value in arguments.items():
+        if value is not None and not isinstance(value, str):
+            # The type only: the value may be a secret.
+            raise ConfigurationError(
+                f"The {WORDS.get(name, name)} given must be text (str), not "
+                f"{type(value).__name__}; pass it as a string."
+            )
     environ = os.environ if environ is None else environ
-    dotenv = read_dotenv() if dotenv is None else dotenv
-    values = CredentialValues(auth=_clean(arguments.get("auth")))
+    dotenv_path = None
+    if dotenv is None:
+        dotenv_path = find_dotenv_path()
+        dotenv = read_dotenv(dotenv_path) if dotenv_path else {}
+    values = CredentialValues(
+        auth=_clean(arguments.get("auth")), dotenv_path=dotenv_path
+    )
     layers = (
-        ("argument", arguments, lambda name: name),
         ("environment", environ, ENVIRONMENT.__getitem__),
         (".env", dotenv, ENVIRONMENT.__getitem__),
     )
+    values.empty = [
+        name
+        for name in WORDS
+        if arguments.get(name) is not None and _clean(arguments[name]) is None
+    ]
     for name in ENVIRONMENT:
+        given = arguments.get(name)
+        if given is not None:
+            raw = _clean(given, strip=name != "password")
+            if raw is not None:
+                _set(values, name, raw, "argument")
+            continue
         for source, mapping, key in layers:
             raw = _clean(mapping.get(key(name)), strip=name != "password")
-            if raw is None:
-                continue
-            setattr(values, name, Secret(raw) if name in SECRET_FIELDS else raw)
-            values.sources[name] = source
-            break
+            if raw is not None:
+                _set(values, name, raw, source)
+                break
     _keep_one_organization_source(values)
     return values
+
+
+def _set(values: CredentialValues, name: str, raw: str, source: str) -> None:
+    setattr(values, name, Secret(raw) if name in SECRET_FIELDS else raw)
+    values.sources[name] = source
 
 
 def _keep_one_organization_source(values: CredentialValues) -> None:
@@ -151,14 +201,32 @@ def _keep_one_organization_source(values: CredentialValues) -> None:
         del values.sources["organization_id"]
 
 
-def read_dotenv() -> dict[str, str | None]:
-    """The nearest ``.env`` from the working directory upward, read literally."""
-    from dotenv import dotenv_values, find_dotenv
+def find_dotenv_path() -> str | None:
+    """The nearest ``.env`` from the working directory upward, or None."""
+    from dotenv import find_dotenv
 
-    path = find_dotenv(usecwd=True)
+    return find_dotenv(usecwd=True) or None
+
+
+def read_dotenv(path: str | None = None) -> dict[str, str | None]:
+    """A ``.env`` file (the nearest one by default), read literally as UTF-8."""
+    from dotenv import dotenv_values
+
+    path = path or find_dotenv_path()
     if not path:
         return {}
-    return dict(dotenv_values(path, interpolate=False))
+    problem = ""
+    try:
+        return dict(dotenv_values(path, interpolate=False, encoding="utf-8"))
+    except UnicodeDecodeError:
+        problem = "is not UTF-8 text; save it as UTF-8"
+    except OSError as exc:
+        problem = f"cannot be read ({exc.strerror or type(exc).__name__}); fix it"
+    # Raised outside the except block: a UnicodeDecodeError holds the file's
+    # bytes, secrets included, and must not ride along as the context.
+    raise ConfigurationError(
+        f"The .env file {path} {problem} or remove it, then run again."
+    )
 
 
 def build_request(values: CredentialValues) -> TokenRequest:
@@ -168,9 +236,17 @@ def build_request(values: CredentialValues) -> TokenRequest:
         api_url = normalize_url(values.api_url, what="API URL")
     else:
         api_url = api_url_from_console(console_url)
+    for name in values.empty:
+        if not getattr(values, name, None):
+            raise ConfigurationError(
+                f"The {WORDS[name]} given is empty; give a value, or leave it "
+                "out to use the GALILEO_* variables and .env."
+            )
     method = values.inferred_auth()
     if method is None:
         raise ConfigurationError(missing_message())
+    if values.organization_id and values.organization_slug:
+        raise ConfigurationError(_both_organizations(values))
     auth = Auth(
         method,
         api_key=values.api_key if method == "api-key" else None,
@@ -181,6 +257,22 @@ def build_request(values: CredentialValues) -> TokenRequest:
         id=values.organization_id, slug=values.organization_slug
     )
     return TokenRequest(api_url, console_url, auth, organization)
+
+
+def _both_organizations(values: CredentialValues) -> str:
+    """'Not both' in the words of the one source that gave both."""
+    source = values.sources.get("organization_id")
+    names = f"{ENVIRONMENT['organization_id']} or {ENVIRONMENT['organization_slug']}"
+    if source == "environment":
+        fix = f"unset {names} in the environment"
+    elif source == ".env":
+        fix = f"remove {names} from {values.dotenv_path or 'the .env file'}"
+    else:
+        fix = "drop --org-id or --org-slug (organization_id= or organization_slug=)"
+    return (
+        f"Give an organization id or a slug, not both (got id "
+        f"{values.organization_id!r} and slug {values.organization_slug!r}); {fix}."
+    )
 
 
 def missing_message() -> str:

@@ -7,8 +7,10 @@ import threading
 from datetime import datetime, timezone
 
 from .credentials import TokenRequest, build_request, gather
+from .errors import ServerError
 from .protocol import DEFAULT_API_KEY_HEADER, DEFAULT_TIMEOUT, GalileoClient
 from .tokens import GalileoToken
+from .transport import check_timeout
 
 __all__ = ["fetch_token", "get_client", "request_token"]
 
@@ -26,7 +28,8 @@ def get_client(
     token_path: str = "/v1/token",
 ) -> GalileoClient:
     """The shared pooled client for these settings, so connections are reused."""
-    key = (timeout or DEFAULT_TIMEOUT, verify, api_key_header, token_path)
+    seconds = DEFAULT_TIMEOUT if timeout is None else check_timeout(timeout)
+    key = (seconds, verify, api_key_header, token_path)
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
@@ -58,6 +61,14 @@ def request_token(request: TokenRequest, client: GalileoClient) -> GalileoToken:
         api_url=request.api_url,
         received_at=datetime.now(timezone.utc),
     )
+    if token.expired:
+        where = f"GET {response.url}"
+        raise ServerError(
+            f"{where} answered a token that had already expired, at "
+            f"{token.expires_at.isoformat()} (judged on the server's own clock); "
+            "the server's token lifetime or clock is wrong, tell its operator.",
+            url=where,
+        )
     logger.info(
         "galileo-magic: token for organization %s, expires %s",
         token.organization,
@@ -81,10 +92,12 @@ def fetch_token(
     """Fetch a short-lived Galileo access token.
 
     Arguments left unset fall back to the ``GALILEO_*`` environment
-    variables, then to the nearest ``.env`` file. ``auth`` is ``"api-key"``,
+    variables, then to the nearest ``.env`` file; an argument given as empty
+    text is refused rather than replaced. ``auth`` is ``"api-key"``,
     ``"oauth2"`` or ``"basic"``; when omitted, an API key wins over a user
-    name and password. Raises a :class:`~galileo_magic.GalileoMagicError`
-    subclass on any failure.
+    name and password. ``timeout`` is seconds per HTTP step (default 10).
+    Raises a :class:`~galileo_magic.GalileoMagicError` subclass on any
+    failure, bad arguments included.
     """
     values = gather(
         {

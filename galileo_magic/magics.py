@@ -8,16 +8,17 @@ fetches, stores, shows, refreshes and signs out.
 
 from __future__ import annotations
 
-import io
-import keyword
-import shlex
+import math
 import sys
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Bool, Float, Int, Unicode, Union
+from traitlets import Bool, Float, Int, TraitError, Unicode, Union, validate
+
+from .history import redact_current_cell, secret_words, typed_forms, url_passwords
+from .line import MagicRun, name_problem, shell_words
 
 if TYPE_CHECKING:
     from .control import TokenController
@@ -45,9 +46,9 @@ class GalileoMagics(Magics):
     auto_refresh = Bool(False, help="Refresh tokens before they expire.").tag(
         config=True
     )
-    refresh_margin = Int(300, help="Seconds before expiry to refresh or warn.").tag(
-        config=True
-    )
+    refresh_margin = Int(
+        300, min=0, help="Seconds before expiry to refresh or warn (0 or more)."
+    ).tag(config=True)
     api_key_header = Unicode("Galileo-API-Key", help="Header carrying the key.").tag(
         config=True
     )
@@ -103,7 +104,11 @@ class GalileoMagics(Magics):
         action="store_false",
         help="Do not refresh automatically.",
     )
-    @argument("--login", action="store_true", help="Always show the login form.")
+    @argument(
+        "--login",
+        action="store_true",
+        help="Always show the login form (a hidden prompt in a terminal).",
+    )
     @argument("--status", action="store_true", help="Describe the token held.")
     @argument("--logout", action="store_true", help="Forget the token.")
     @argument("--quiet", action="store_true", help="Show nothing on success.")
@@ -115,7 +120,17 @@ class GalileoMagics(Magics):
         then the nearest .env file, then the login form or a hidden prompt.
         Values are taken literally: no $name or {expression} expansion.
         """
-        args = self._parse(line)
+        run = MagicRun(line)
+        try:
+            return self._run(run)
+        except (Exception, KeyboardInterrupt) as exc:
+            message = run.failure(exc)
+        # Raised outside the handler: no traceback, no chained exception, no
+        # frame showing the raw line, whatever escaped.
+        raise UsageError(message)
+
+    def _run(self, run: MagicRun) -> None:
+        run.args = args = self._parse(run.line)
         variable = self._variable(args.var)
         if args.logout:
             return self.controller.logout(variable, quiet=args.quiet)
@@ -126,7 +141,7 @@ class GalileoMagics(Magics):
         from .credentials import gather
         from .prompts import complete
 
-        values = gather(self._arguments(args))
+        run.values = values = gather(self._arguments(args))
         auto = self.auto_refresh if args.auto_refresh is None else args.auto_refresh
         asking = args.password is PROMPT
         if not complete(self.shell, values, prompt_password=asking, login=args.login):
@@ -143,10 +158,8 @@ class GalileoMagics(Magics):
         Secrets typed on the line are scrubbed here, before any early exit,
         and even when the line cannot be read.
         """
-        from .history import secret_words
-
         try:
-            words = _shell_words(line)
+            words = shell_words(line)
             args = self.galileo_token.parser.parse_args(words)
         except (ValueError, UsageError) as exc:
             self._scrub(secret_words(line), [])
@@ -169,12 +182,26 @@ class GalileoMagics(Magics):
     def _variable(self, name: str | None) -> str:
         # An empty --var '' is a mistake to report, not a request for the default.
         variable = self.variable if name is None else name
-        if not variable.isidentifier() or keyword.iskeyword(variable):
-            raise UsageError(
-                f"--var {variable!r} is not a Python identifier; use a name like "
-                "galileo_token."
-            )
+        problem = name_problem(variable, self.shell)
+        if problem:
+            raise UsageError(f"--var {variable!r} {problem}")
         return variable
+
+    @validate("variable")
+    def _check_variable(self, proposal: Any) -> str:
+        problem = name_problem(proposal.value, self.shell)
+        if problem:
+            raise TraitError(f"GalileoMagics.variable {proposal.value!r} {problem}")
+        return str(proposal.value)
+
+    @validate("timeout")
+    def _check_timeout(self, proposal: Any) -> float:
+        if not 0 < proposal.value < math.inf:
+            raise TraitError(
+                f"GalileoMagics.timeout {proposal.value!r} is not a number of "
+                "seconds above 0; use e.g. %config GalileoMagics.timeout = 10"
+            )
+        return float(proposal.value)
 
     def _arguments(self, args: Any) -> dict[str, str | None]:
         return {
@@ -184,18 +211,18 @@ class GalileoMagics(Magics):
             "auth": args.auth,
             "organization_id": args.org_id,
             "organization_slug": args.org_slug,
-            "console_url": args.console_url or self.console_url,
-            "api_url": args.api_url or self.api_url,
+            # A flag given empty ('') is passed on, to be refused, not defaulted.
+            "console_url": _given(args.console_url, self.console_url),
+            "api_url": _given(args.api_url, self.api_url),
         }
 
     def _scrub_line(self, args: Any) -> None:
         """Mask secrets typed on the line in the history; once per run."""
-        from .history import typed_forms
-
         if getattr(args, "scrubbed", False):
             return
         args.scrubbed = True
         secrets = [s for s in (args.api_key, args.password) if isinstance(s, str) and s]
+        secrets += url_passwords(vars(args).values())
         if secrets:
             line = getattr(args, "typed_line", "")
             self._scrub(secrets, typed_forms(line, secrets))
@@ -203,8 +230,6 @@ class GalileoMagics(Magics):
     def _scrub(self, secrets: list[str], typed: list[str]) -> None:
         if not secrets:
             return
-        from .history import redact_current_cell
-
         redact_current_cell(self.shell, [*typed, *secrets])
         if not self._warned_secret_on_line:
             self._warned_secret_on_line = True
@@ -225,24 +250,8 @@ class GalileoMagics(Magics):
             self._controller.close()
 
 
-def _shell_words(line: str) -> list[str]:
-    """POSIX shell words; a ``#`` that starts a word begins a comment, as in bash.
-
-    shlex's own comment handling would also cut ``pa#ss`` short, silently.
-    """
-    stream = io.StringIO(line)
-    lexer = shlex.shlex(stream, posix=True)
-    lexer.whitespace_split = True
-    lexer.commenters = ""
-    words: list[str] = []
-    while True:
-        rest = line[stream.tell() :].lstrip()
-        if not rest or rest.startswith("#"):
-            return words
-        word = lexer.get_token()
-        if word is None:
-            return words
-        words.append(word)
+def _given(flag: str | None, configured: str | None) -> str | None:
+    return configured if flag is None else flag
 
 
 def login_form(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -16,7 +17,9 @@ from IPython.core.error import UsageError
 from .auth import Secret
 from .credentials import CredentialValues, missing_message
 
-__all__ = ["can_prompt", "complete"]
+__all__ = ["CANCELLED", "can_prompt", "complete"]
+
+CANCELLED = "Sign-in cancelled; the token already held is kept."
 
 
 def complete(
@@ -34,8 +37,9 @@ def complete(
     A terminal gets hidden prompts; no stdin at all, a UsageError.
     """
     missing = values.missing()
-    if prompt_password and values.username:
-        missing = "a password"
+    if prompt_password:
+        # A bare --password means the password flow, whatever else is around.
+        missing = "a password" if values.username else "a user name"
     in_kernel = getattr(shell, "kernel", None) is not None
     if in_kernel and (login or (missing and can_prompt(shell))):
         return False
@@ -45,19 +49,30 @@ def complete(
         raise UsageError(missing_message())
 
     if missing in ("credentials", "an API key"):
-        key = getpass.getpass("Galileo API key (hidden): ").strip()
+        key = _ask(getpass.getpass, "Galileo API key (hidden): ").strip()
         if not key:
             raise UsageError(missing_message())
         values.api_key, values.sources["api_key"] = Secret(key), "argument"
         values.auth = values.auth or "api-key"
         return True
     if missing == "a user name":
-        values.username = input("Galileo user name: ").strip() or None
-    if missing == "a password" or not values.password:
-        values.password = Secret(getpass.getpass("Galileo password (hidden): "))
+        values.username = _ask(input, "Galileo user name: ").strip() or None
+        values.sources["username"] = "argument"
+    if prompt_password or missing == "a password" or not values.password:
+        values.password = Secret(_ask(getpass.getpass, "Galileo password (hidden): "))
+        values.sources["password"] = "argument"
     if not (values.username and values.password):
         raise UsageError(missing_message())
     return True
+
+
+def _ask(read: Callable[[str], str], prompt: str) -> str:
+    """One answer; Ctrl-C or Ctrl-D cancels the run with one line, no traceback."""
+    try:
+        return read(prompt)
+    except (KeyboardInterrupt, EOFError):
+        pass  # raised below, outside the handler, so nothing chains to it
+    raise UsageError(CANCELLED)
 
 
 def can_prompt(shell: Any) -> bool:

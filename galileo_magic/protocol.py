@@ -2,7 +2,8 @@
 
 This module talks HTTP and nothing else. It never prints, displays or stores
 anything, and it knows nothing of IPython. Every request has a timeout, GET
-retries are bounded, and credentials never follow a redirect to another origin.
+retries are bounded, and credentials never follow a redirect to another origin
+(whose answer, made to an anonymous request, is refused).
 The values it sends and returns live in ``auth``; reading an answer and naming
 its failure as one of our errors live in ``responses``.
 """
@@ -10,15 +11,21 @@ its failure as one of our errors live in ``responses``.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from urllib3.util.retry import Retry
 
-from .auth import API_KEY_HEADERS, Auth, OrganizationChoice, TokenResponse
+from .auth import (
+    API_KEY_HEADERS,
+    Auth,
+    OrganizationChoice,
+    TokenResponse,
+    is_header_safe,
+)
 from .errors import ConfigurationError, ServerError
 from .responses import (
     MAX_REDIRECTS,
@@ -28,7 +35,13 @@ from .responses import (
     raise_for_status,
     read_body,
 )
-from .transport import DEADLINE_FACTOR, DeadlineAdapter
+from .transport import (
+    DEADLINE_FACTOR,
+    DeadlineAdapter,
+    check_header_name,
+    check_timeout,
+    resolve_verify,
+)
 from .urls import require_secure, same_origin
 
 __all__ = ["DEFAULT_API_KEY_HEADER", "DEFAULT_TIMEOUT", "GalileoClient"]
@@ -83,12 +96,9 @@ class GalileoClient:
         api_key_header: str = DEFAULT_API_KEY_HEADER,
         token_path: str = DEFAULT_TOKEN_PATH,
     ) -> None:
-        if not timeout or timeout <= 0:
-            raise ConfigurationError(
-                f"The timeout must be a positive number of seconds, not {timeout!r}."
-            )
-        self.timeout = float(timeout)
-        self.api_key_header = api_key_header
+        self.timeout = check_timeout(timeout)
+        self.api_key_header = check_header_name(api_key_header)
+        resolve_verify(verify)
         self.token_path = "/" + token_path.lstrip("/")
         self.session = _Session()
         self.session.verify = verify
@@ -195,21 +205,18 @@ class GalileoClient:
                 f"POST {url} answered 200 without an access_token; check --api-url.",
                 url=f"POST {url}",
             )
+        if not is_header_safe(token) or not token.isascii():
+            raise ServerError(
+                f"POST {url} answered 200 with an access_token holding spaces, "
+                "control or non-ASCII characters, which no Authorization header can "
+                "carry; check that --api-url points at the Galileo API.",
+                url=f"POST {url}",
+            )
         return token
 
     def _verify(self) -> bool | str:
-        """The CA bundle: REQUESTS_CA_BUNDLE, then SSL_CERT_FILE, read per request.
-
-        requests reads REQUESTS_CA_BUNDLE (and CURL_CA_BUNDLE) by itself but
-        not SSL_CERT_FILE, which is what most private-CA setups export.
-        """
-        verify = self.session.verify
-        if verify is None or verify is True:
-            for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
-                if os.environ.get(name):
-                    return os.environ[name]
-            return True
-        return verify
+        """The CA bundle or switch for this request, read from the environment now."""
+        return resolve_verify(self.session.verify)
 
     def _exchange(
         self,
@@ -226,6 +233,8 @@ class GalileoClient:
         """Send one request and return the response with its JSON body."""
         where = f"{method} {url}"
         logger.debug("galileo-magic: %s (%s)", where, auth.method)
+        verify = self._verify()
+        unsendable = False
         try:
             response = self.session.request(
                 method,
@@ -233,14 +242,37 @@ class GalileoClient:
                 headers=headers,
                 auth=basic,
                 timeout=(self.timeout, self.timeout),
-                verify=self._verify(),
+                verify=verify,
                 allow_redirects=redirects,
                 stream=True,
                 **kwargs,
             )
+        except requests.exceptions.InvalidHeader:
+            unsendable = True
         except requests.exceptions.RequestException as exc:
             raise network_error(exc, where, auth) from exc
+        except (UnicodeError, ValueError):
+            unsendable = True
+        if unsendable:
+            # Raised outside the except block: the cause (a UnicodeEncodeError
+            # holds the whole string) would carry the secret along.
+            raise ConfigurationError(
+                f"{where} could not be sent: a credential or setting holds a "
+                "character HTTP cannot carry (the value is not shown); check the "
+                f"credentials ({auth.fix()}) and %config GalileoMagics.api_key_header.",
+                url=where,
+            )
         with response:
+            foreign = _foreign_hop(url, response)
+            if foreign is not None:
+                origin = urlsplit(foreign)
+                raise ServerError(
+                    f"{where} was redirected to another origin, {foreign}, which got "
+                    "no credentials, so its answer is refused; set --api-url to "
+                    f"{origin.scheme}://{origin.netloc} if you trust it.",
+                    url=where,
+                    status=response.status_code,
+                )
             if response.is_redirect and not redirects:
                 target = response.headers.get("Location", "?")
                 raise ServerError(
@@ -265,3 +297,17 @@ class GalileoClient:
             )
         logger.debug("galileo-magic: %s -> %s", where, response.status_code)
         return response, body
+
+
+def _foreign_hop(url: str, response: requests.Response) -> str | None:
+    """The URL that left ``url``'s origin on the way to ``response``, if any.
+
+    The credentials were dropped there, so whatever answered after it spoke
+    to an anonymous request. The final URL is named when it is foreign.
+    """
+    if not response.history:
+        return None
+    if not same_origin(url, response.url):
+        return response.url
+    hops = [hop.url for hop in response.history]
+    return next((hop for hop in hops if not same_origin(url, hop)), None)

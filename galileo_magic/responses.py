@@ -17,11 +17,18 @@ from collections.abc import Iterable
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from urllib3 import exceptions as urllib3_errors
 
-from .auth import API_KEY_HEADERS, Auth, OrganizationChoice, TokenResponse
+from .auth import (
+    API_KEY_HEADERS,
+    Auth,
+    OrganizationChoice,
+    TokenResponse,
+    is_header_safe,
+)
 from .errors import (
     AuthenticationError,
     NetworkError,
@@ -42,6 +49,15 @@ __all__ = [
 
 MAX_BODY_BYTES = 1 << 20
 MAX_REDIRECTS = 5
+# OpenSSL's words when the bytes after our ClientHello are not TLS at all:
+# the server answered in plain HTTP.
+_NOT_TLS = (
+    "WRONG_VERSION_NUMBER",
+    "RECORD_LAYER_FAILURE",
+    "UNKNOWN_PROTOCOL",
+    "PACKET_LENGTH_TOO_LONG",
+    "HTTP_REQUEST",
+)
 
 
 def read_body(
@@ -96,6 +112,15 @@ def parse_token(
         raise ServerError(
             f"{where} answered {response.status_code} without an access_token; "
             "check that --api-url points at the Galileo API.",
+            url=where,
+            status=response.status_code,
+        )
+    if not (is_header_safe(token) and token.isascii()):
+        # Never shown: it is a secret, and it is what goes in the header.
+        raise ServerError(
+            f"{where} answered {response.status_code} with an access_token holding "
+            "spaces, control or non-ASCII characters, which no Authorization "
+            "header can carry; check that --api-url points at the Galileo API.",
             url=where,
             status=response.status_code,
         )
@@ -225,9 +250,14 @@ def network_error(exc: Exception, where: str, auth: Auth) -> NetworkError | Serv
             "check --api-url.",
             url=where,
         )
-    if isinstance(exc, requests.exceptions.SSLError) or isinstance(
+    tls = isinstance(exc, requests.exceptions.SSLError) or isinstance(
         root, (urllib3_errors.SSLError, ssl.SSLError)
-    ):
+    )
+    if tls and _speaks_plain_http(root):
+        origin = urlsplit(where.partition(" ")[2])
+        reason = f"the server at https://{origin.netloc} does not speak HTTPS"
+        fix = f"use http://{origin.netloc} for a local server"
+    elif tls:
         reason = "the TLS certificate could not be verified"
         fix = "set REQUESTS_CA_BUNDLE or %config GalileoMagics.verify to your CA bundle"
     elif isinstance(root, DeadlineExceeded):
@@ -253,6 +283,15 @@ def network_error(exc: Exception, where: str, auth: Auth) -> NetworkError | Serv
     else:
         reason, fix = "the request failed", "check --api-url"
     return NetworkError(f"{where} failed: {reason}; {fix}.", url=where)
+
+
+def _speaks_plain_http(root: BaseException) -> bool:
+    """Whether a TLS failure is the server answering our handshake in plain HTTP."""
+    reason = getattr(root, "reason", None)
+    if isinstance(reason, str) and reason in _NOT_TLS:
+        return True
+    text = str(root).upper().replace(" ", "_")
+    return any(words in text for words in _NOT_TLS)
 
 
 def _root_cause(exc: BaseException) -> BaseException:

@@ -241,8 +241,14 @@ class GalileoToken:
             self.clock_skew = other.clock_skew
 
     def describe(self) -> str:
-        """One readable line with no secret: organization, expiry, time left."""
-        local = self.expires_at.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+        """One readable line with no secret: organization, expiry, time left.
+
+        The expiry is shown in local time on this machine's clock: the
+        server's instant minus the measured clock skew.
+        """
+        with self._lock:
+            expires_at, skew = self.expires_at, self.clock_skew
+        local = (expires_at - skew).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
         if self.expired:
             return f"organization {self.organization}: expired at {local}"
         return (

@@ -1,16 +1,23 @@
-"""A requests adapter whose responses must arrive before a deadline.
+"""How requests reach the server: a deadline on answers, and checked settings.
 
 A socket read timeout bounds each ``recv``, not the whole answer: a server
 that drips one byte of its status line or headers every half timeout would
 hold a request for hours. Here one shared daemon thread shuts down the socket
 of any response still unread at its deadline, and the request then fails as
 a read timeout.
+
+The settings of a client (timeout, API key header name, the CA bundle) are
+checked here too, so a bad one is a ConfigurationError before any request
+rather than an OSError or a "request failed" deep inside requests.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import math
+import os
+import re
 import socket
 import threading
 import time
@@ -21,10 +28,27 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ReadTimeoutError
 
-__all__ = ["DEADLINE_FACTOR", "DeadlineAdapter", "DeadlineExceeded"]
+from .errors import ConfigurationError
+
+__all__ = [
+    "CA_BUNDLE_VARIABLES",
+    "DEADLINE_FACTOR",
+    "DeadlineAdapter",
+    "DeadlineExceeded",
+    "ca_bundle",
+    "check_header_name",
+    "check_timeout",
+    "resolve_verify",
+]
 
 # The status line and headers get this many read timeouts in all.
 DEADLINE_FACTOR = 3.0
+# Where a CA bundle comes from when verify is True. requests reads the first
+# two by itself; SSL_CERT_FILE is what most private-CA setups export.
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
+VERIFY_SETTING = "the verify setting"
+# RFC 7230 token: the characters a header name may hold.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 class DeadlineExceeded(ReadTimeoutError):
@@ -136,3 +160,62 @@ class DeadlineAdapter(HTTPAdapter):
             "http": _HTTPPool,
             "https": _HTTPSPool,
         }
+
+
+def check_timeout(timeout: Any) -> float:
+    """``timeout`` as float seconds, or ConfigurationError if it is not positive."""
+    number = isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
+    if not number or not math.isfinite(timeout) or timeout <= 0:
+        shown = repr(timeout) if number else f"a {type(timeout).__name__}"
+        raise ConfigurationError(
+            f"The timeout must be a positive number of seconds, not {shown}; pass "
+            "e.g. timeout=10 or set %config GalileoMagics.timeout = 10."
+        )
+    return float(timeout)
+
+
+def check_header_name(name: Any) -> str:
+    """``name`` if it is a valid HTTP header name (an RFC 7230 token)."""
+    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+        raise ConfigurationError(
+            f"The API key header name {name!r} is not a valid HTTP header name "
+            "(letters, digits and !#$%&'*+-.^_`|~ only); set %config "
+            "GalileoMagics.api_key_header to one, e.g. Galileo-API-Key."
+        )
+    return name
+
+
+def resolve_verify(verify: Any) -> bool | str:
+    """What to verify TLS with: False, True (the system CAs) or a CA bundle path.
+
+    With ``verify`` True the CA_BUNDLE_VARIABLES are read, now, in order; any
+    path given must exist.
+    """
+    if verify is False:
+        return False
+    if verify is None or verify is True:
+        for name in CA_BUNDLE_VARIABLES:
+            if os.environ.get(name):
+                return ca_bundle(os.environ[name], name)
+        return True
+    return ca_bundle(verify, VERIFY_SETTING)
+
+
+def ca_bundle(path: Any, source: str) -> str:
+    """``path`` if a CA bundle file or folder is there, else ConfigurationError."""
+    fix = (
+        "set %config GalileoMagics.verify to True, False or the path of a CA "
+        "bundle file"
+        if source == VERIFY_SETTING
+        else f"point {source} at your CA bundle file or unset it"
+    )
+    if not isinstance(path, str) or not path.strip():
+        # An empty string would quietly turn verification off in requests.
+        raise ConfigurationError(
+            f"The CA bundle from {source} is {path!r}, which is not a path; {fix}."
+        )
+    if not os.path.exists(path):
+        raise ConfigurationError(
+            f"The CA bundle {path!r} (from {source}) does not exist; {fix}."
+        )
+    return path

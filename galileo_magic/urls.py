@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ConfigurationError
@@ -19,6 +20,9 @@ __all__ = [
 
 DEFAULT_CONSOLE_URL = "https://app.galileo.ai"
 ALLOW_HTTP_VARIABLE = "GALILEO_MAGIC_ALLOW_HTTP"
+# "name:rest" where rest is not a port: a scheme written without "//", such as
+# javascript:alert(1). A host with a port (localhost:8088, a.b:1/x) is not one.
+_BARE_SCHEME = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+\-]*):(?!\d+(?:/|$))")
 
 
 def normalize_url(url: str, *, what: str = "console URL") -> str:
@@ -28,27 +32,46 @@ def normalize_url(url: str, *, what: str = "console URL") -> str:
     host, or that embeds credentials, a query or a fragment.
     """
     text = url.strip()
+    shown = _shown(text)
     if not text:
         raise ConfigurationError(
             f"The {what} is empty; give e.g. {DEFAULT_CONSOLE_URL}."
         )
-    if "://" not in text:
-        text = "https://" + text
     fix = f"give the {what} as https://host[:port][/path]"
+    if any(char.isspace() or not char.isprintable() for char in text):
+        raise ConfigurationError(
+            f"The {what} {shown} contains whitespace or a control character; {fix}."
+        )
+    if "://" not in text:
+        scheme = text.partition(":")[0].lower()
+        if scheme in ("http", "https"):
+            raise ConfigurationError(
+                f"The {what} {shown} lacks the // after {scheme}:; {fix}."
+            )
+        bare = _BARE_SCHEME.match(text)
+        if bare and scheme != "localhost" and "@" not in text.split("/")[0]:
+            raise ConfigurationError(
+                f"The {what} {shown} is not http(s) (scheme {bare['scheme']!r}); {fix}."
+            )
+        text = "https://" + text
     try:
         parts = urlsplit(text)
     except ValueError as exc:
         raise ConfigurationError(
-            f"The {what} {url!r} is not a URL ({exc}); {fix}."
+            f"The {what} {shown} is not a URL ({exc}); {fix}."
         ) from None
     if parts.scheme not in ("http", "https"):
-        raise ConfigurationError(f"The {what} {url!r} is not http(s); {fix}.")
+        raise ConfigurationError(f"The {what} {shown} is not http(s); {fix}.")
     try:
         host, port = parts.hostname, parts.port
     except ValueError:
-        raise ConfigurationError(f"The {what} {url!r} has a bad port; {fix}.") from None
+        raise ConfigurationError(f"The {what} {shown} has a bad port; {fix}.") from None
+    if port == 0:
+        raise ConfigurationError(
+            f"The {what} {shown} has port 0, which no server listens on; {fix}."
+        )
     if not host:
-        raise ConfigurationError(f"The {what} {url!r} has no host; {fix}.")
+        raise ConfigurationError(f"The {what} {shown} has no host; {fix}.")
     if parts.username is not None or parts.password is not None:
         # Printing the URL back would echo the embedded password.
         raise ConfigurationError(
@@ -56,7 +79,7 @@ def normalize_url(url: str, *, what: str = "console URL") -> str:
             "credentials with the flags or GALILEO_* variables."
         )
     if parts.query or parts.fragment:
-        raise ConfigurationError(f"The {what} {url!r} has a query or fragment; {fix}.")
+        raise ConfigurationError(f"The {what} {shown} has a query or fragment; {fix}.")
     netloc = _bracket(host) + ("" if port is None else f":{port}")
     return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
@@ -87,7 +110,7 @@ def is_loopback(url: str) -> bool:
         host = urlsplit(url).hostname or ""
     except ValueError:
         return False
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -125,6 +148,18 @@ def same_origin(first: str, second: str) -> bool:
         )
     except ValueError:
         return False
+
+
+def _shown(url: str) -> str:
+    """``url`` quoted for a message, with any user:password@ part masked."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    end = min((rest.find(c) for c in "/?#" if c in rest), default=len(rest))
+    authority = rest[:end]
+    if "@" in authority:
+        authority = "***@" + authority.rpartition("@")[2]
+    return repr(scheme + sep + authority + rest[end:])
 
 
 def _port(scheme: str, port: int | None) -> int:

@@ -16,12 +16,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
 GOOD_TOKEN = "eyJfault.server.good-token-0123456789"
 EXPIRES = "2099-01-01T00:00:00Z"
+EXPIRED = "2000-01-01T00:00:00Z"
 # Long enough that any client timeout in the tests trips before it ends.
 STALL_SECONDS = 30.0
 
@@ -81,6 +83,9 @@ CANNED: dict[str, tuple[int, dict[str, str], bytes]] = {
     "bad-expiry": _token(expires_at="next tuesday"),
     # Shaped like a time, so only the full parse (tokens.parse_expiry) refuses it.
     "impossible-expiry": _token(expires_at="2026-13-45T00:00Z"),
+    "expired": _token(expires_at=EXPIRED),
+    # Would go into an Authorization header: a second header smuggled in.
+    "spaced-token": _token(access_token="eyJfault bad\r\nX-Injected: yes"),
     "oversized": (
         200,
         {"Content-Type": "application/json"},
@@ -252,6 +257,28 @@ def _short_lived(server: FaultServer, handler: Any) -> None:
     )
 
 
+def _expired_on_server_clock(server: FaultServer, handler: Any) -> None:
+    """A token valid for an hour of real time, from a server two hours ahead.
+
+    By the server's own clock (its Date header) it expired an hour ago.
+    """
+    now = datetime.now(timezone.utc)
+    body = json.dumps(
+        {
+            "access_token": GOOD_TOKEN,
+            "expires_at": (now + timedelta(hours=1)).isoformat(),
+        }
+    ).encode()
+    handler.send_response_only(200)
+    handler.send_header(
+        "Date", formatdate((now + timedelta(hours=2)).timestamp(), usegmt=True)
+    )
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 def _echo(server: FaultServer, handler: Any) -> None:
     """A careless server that quotes the request headers in its error detail."""
     detail = f"bad credentials: {dict(handler.headers)}"
@@ -268,6 +295,7 @@ SPECIAL: dict[str, Callable[[FaultServer, Any], None]] = {
     "retry-then-ok": _retry_then_ok,
     "echo-401": _echo,
     "short-lived": _short_lived,
+    "expired-server-clock": _expired_on_server_clock,
 }
 
 

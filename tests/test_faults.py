@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 import trustme
-from faultserver import BlackHole, FaultServer, refused_url, tls_context
+from faultserver import GOOD_TOKEN, BlackHole, FaultServer, refused_url, tls_context
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
@@ -73,6 +73,14 @@ FAULTS = [
     Fault("bad-expiry", ServerError, ("'next tuesday'", "--api-url")),
     Fault("oversized", ServerError, ("more than 1048576 bytes", "--api-url")),
     Fault("redirect-loop", ServerError, ("redirect loop", "--api-url")),
+    Fault("redirect-away", ServerError, ("another origin", "if you trust it")),
+    Fault(
+        "spaced-token",
+        ServerError,
+        ("access_token holding spaces, control or non-ASCII", "--api-url"),
+        200,
+    ),
+    Fault("plain-http", NetworkError, ("does not speak HTTPS", "use http://127.0.0.1")),
     Fault("drip", NetworkError, ("still sending", "GalileoMagics.timeout")),
     Fault("drip-headers", NetworkError, ("still sending", "GalileoMagics.timeout")),
 ]
@@ -90,6 +98,10 @@ def servers(ca: trustme.CA) -> Iterator[dict[str, str]]:
     with FaultServer() as plain, FaultServer(tls_context(ca)) as tls:
         urls = {fault.case: plain.url(fault.case) for fault in FAULTS}
         urls.update(refused=refused_url(), blackhole=hole.url, tls=tls.url("ok"))
+        # An https:// URL for a server that speaks plain HTTP.
+        urls["plain-http"] = "https://" + plain.url("ok").partition("://")[2]
+        # Another origin: the same server under another host name.
+        plain.redirect_target = plain.url("ok", host="localhost") + "/v1/token"
         yield urls
     hole.close()
 
@@ -189,4 +201,35 @@ def test_magic_impossible_expiry_is_one_line_naming_url(
     assert message.startswith(f"ServerError: GET {url}/v1/token: ")
     assert "'2026-13-45T00:00Z'" in message and "\n" not in message
     assert CANARY_KEY not in message
+    assert "galileo_token" not in shell.user_ns
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("case", ["expired", "expired-server-clock"])
+def test_fetch_token_expired_on_arrival_names_url_and_expiry(case: str) -> None:
+    with FaultServer() as plain:
+        url = plain.url(case)
+        with pytest.raises(ServerError) as caught:
+            fetch_token(api_key=CANARY_KEY, api_url=url)
+
+    message = str(caught.value)
+    assert message.startswith(f"GET {url}/v1/token answered a token that had ")
+    assert "already expired, at " in message and "server's own clock" in message
+    if case == "expired":
+        assert "2000-01-01T00:00:00+00:00" in message
+    assert CANARY_KEY not in message and GOOD_TOKEN not in message
+    assert "\n" not in message
+
+
+@pytest.mark.timeout(30)
+def test_magic_expired_on_arrival_stores_nothing(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GALILEO_API_KEY", CANARY_KEY)
+    with FaultServer() as plain:
+        url = plain.url("expired")
+        result = shell.run_cell(f"%galileo_token --quiet --api-url {url}")
+
+    assert isinstance(result.error_in_exec, UsageError)
+    assert str(result.error_in_exec).startswith(f"ServerError: GET {url}/v1/token")
     assert "galileo_token" not in shell.user_ns

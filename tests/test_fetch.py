@@ -191,3 +191,71 @@ def test_galileo_token_masks_repr_and_keeps_raw_str(sandbox: SandboxServer) -> N
     assert raw not in repr(token)
     assert repr(token).startswith(f"GalileoToken('{raw[:3]}...{raw[-4:]}'")
     assert raw not in token.describe()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"api_key": "ключ-🔑-secret-canary"}, "The API key"),
+        ({"api_key": "gsk-canary\r\nX-Injected: 1"}, "The API key"),
+        (
+            {"username": "ada", "password": "pässwörd🔑-canary", "auth": "basic"},
+            "The HTTP Basic password",
+        ),
+    ],
+)
+def test_fetch_token_unsendable_credentials_refused_before_request(
+    arguments: dict[str, str], field: str
+) -> None:
+    # Nothing listens on port 9 of loopback: a request would be a NetworkError.
+    with pytest.raises(ConfigurationError) as caught:
+        fetch_token(api_url="http://127.0.0.1:9", **arguments)
+
+    message = str(caught.value)
+    assert message.startswith(field)
+    assert "canary" not in message and "\n" not in message
+    assert caught.value.__cause__ is None
+
+
+def test_fetch_token_utf8_password_works_over_oauth2(sandbox: SandboxServer) -> None:
+    # The form is UTF-8: the sandbox refuses the password, but it was sent.
+    with pytest.raises(AuthenticationError, match="Incorrect username or password"):
+        fetch_token(
+            username=demo.DEMO_EMAIL, password="pässwörd🔑", api_url=sandbox.url
+        )
+
+
+@pytest.mark.parametrize(
+    ("argument", "words"),
+    [
+        ("api_key", "API key"),
+        ("organization_slug", "organization slug"),
+        ("organization_id", "organization id"),
+        ("console_url", "console URL"),
+    ],
+)
+def test_fetch_token_empty_argument_refused_not_replaced(
+    argument: str, words: str, sandbox_env: None
+) -> None:
+    with pytest.raises(ConfigurationError, match=f"^The {words} given is empty; "):
+        fetch_token(**{argument: ""})
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        ({"timeout": "5"}, "positive number of seconds, not a str"),
+        ({"timeout": 0}, "positive number of seconds, not 0"),
+        ({"timeout": -2.5}, "positive number of seconds, not -2.5"),
+        ({"api_key": 12345}, "The API key given must be text (str), not int"),
+        ({"username": 7, "password": "pw"}, "user name given must be text (str)"),
+    ],
+)
+def test_fetch_token_wrong_argument_types_are_configuration_errors(
+    arguments: dict[str, object], says: str, sandbox_env: None
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        fetch_token(**arguments)  # type: ignore[arg-type]
+
+    assert says in str(caught.value)
+    assert "12345" not in str(caught.value)

@@ -231,6 +231,19 @@ def test_token_remaining_uses_server_clock(skewed_sandbox: SandboxServer) -> Non
     assert abs((token.server_now() - datetime.now(UTC)).total_seconds() - offset) < 5
 
 
+def test_token_describe_shows_expiry_on_local_clock(
+    skewed_sandbox: SandboxServer,
+) -> None:
+    token = fetch_token(api_key=DEMO_API_KEY, api_url=skewed_sandbox.url)
+    expected = datetime.now().astimezone() + timedelta(seconds=600)
+
+    shown = re.search(r"expires (\S+ \S+)", token.describe())
+    assert shown is not None
+    moment = datetime.strptime(shown[1], "%Y-%m-%d %H:%M:%S").astimezone()
+    # The sandbox's clock is an hour off; the line must follow this machine's.
+    assert abs((moment - expected).total_seconds()) < 5
+
+
 def _token(**kwargs: object) -> GalileoToken:
     expires = datetime.now(UTC) + timedelta(minutes=30)
     return GalileoToken(CANARY, expires, **kwargs)  # type: ignore[arg-type]

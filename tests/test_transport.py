@@ -166,7 +166,8 @@ def test_redirect_to_other_origin_drops_api_key(
     host: str, client: GalileoClient, faults: FaultServer, other: FaultServer
 ) -> None:
     faults.redirect_target = other.url("ok", host=host) + "/v1/token"
-    client.get_token(faults.url("redirect-away"), KEY, NO_ORG)
+    with pytest.raises(ServerError, match="another origin"):
+        client.get_token(faults.url("redirect-away"), KEY, NO_ORG)
     assert faults.requests[0].headers["Galileo-API-Key"] == CANARY_KEY
     [arrived] = other.requests
     assert "Galileo-API-Key" not in arrived.headers
@@ -180,8 +181,9 @@ def test_redirect_to_other_origin_drops_custom_header_and_basic(
     client = GalileoClient(timeout=2, api_key_header="X-Team-Key")
     basic = Auth("basic", username="ada", password=Secret(CANARY_PASSWORD))
     try:
-        client.get_token(faults.url("redirect-away"), KEY, NO_ORG)
-        client.get_token(faults.url("redirect-away"), basic, NO_ORG)
+        for auth in (KEY, basic):
+            with pytest.raises(ServerError, match="another origin"):
+                client.get_token(faults.url("redirect-away"), auth, NO_ORG)
     finally:
         client.close()
     assert faults.requests[0].headers["X-Team-Key"] == CANARY_KEY
@@ -190,6 +192,38 @@ def test_redirect_to_other_origin_drops_custom_header_and_basic(
     for arrived in other.requests:
         assert "X-Team-Key" not in arrived.headers
         assert "Authorization" not in arrived.headers
+
+
+def test_redirect_to_other_origin_refuses_its_token(
+    client: GalileoClient, faults: FaultServer, other: FaultServer
+) -> None:
+    final = other.url("ok", host="localhost") + "/v1/token"
+    faults.redirect_target = final
+
+    with pytest.raises(ServerError) as caught:
+        client.get_token(faults.url("redirect-away"), KEY, NO_ORG)
+
+    # The other origin answered a token to an anonymous request: not ours.
+    assert [r.path for r in other.requests] == ["/ok/v1/token"]
+    assert str(caught.value) == (
+        f"GET {faults.url('redirect-away')}/v1/token was redirected to another "
+        f"origin, {final}, which got no credentials, so its answer is refused; "
+        f"set --api-url to http://localhost:{other.port} if you trust it."
+    )
+
+
+def test_redirect_away_and_back_is_refused(
+    client: GalileoClient, faults: FaultServer, other: FaultServer
+) -> None:
+    # The other origin sends the request home, without the key it never got.
+    other.redirect_target = faults.url("ok") + "/v1/token"
+    faults.redirect_target = other.url("redirect-away") + "/v1/token"
+
+    with pytest.raises(ServerError, match="another origin") as caught:
+        client.get_token(faults.url("redirect-away"), KEY, NO_ORG)
+
+    assert other.url("redirect-away") in str(caught.value)
+    assert "Galileo-API-Key" not in faults.requests[-1].headers
 
 
 def test_redirect_within_origin_keeps_credentials(
@@ -261,3 +295,131 @@ def test_get_token_retries_refused_connection_twice(
         client.get_token(refused_url(), KEY, NO_ORG)
     retries = [r for r in caplog.records if "Retrying" in r.getMessage()]
     assert len(retries) == 2
+
+
+@pytest.mark.parametrize("verify", ["/nonexistent/ca.pem", "yes"])
+def test_client_missing_ca_bundle_setting_refused(verify: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        GalileoClient(verify=verify)
+
+    assert str(caught.value) == (
+        f"The CA bundle {verify!r} (from the verify setting) does not exist; set "
+        "%config GalileoMagics.verify to True, False or the path of a CA bundle file."
+    )
+
+
+def test_client_empty_ca_bundle_setting_refused() -> None:
+    # requests would take "" as "do not verify".
+    with pytest.raises(ConfigurationError, match="which is not a path"):
+        GalileoClient(verify="")
+
+
+@pytest.mark.parametrize(
+    "variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"]
+)
+def test_get_token_missing_ca_bundle_variable_refused_before_request(
+    variable: str,
+    client: GalileoClient,
+    tls: FaultServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, "/nonexistent/ca.pem")
+
+    with pytest.raises(ConfigurationError) as caught:
+        client.get_token(tls.url("ok"), KEY, NO_ORG)
+
+    assert str(caught.value) == (
+        f"The CA bundle '/nonexistent/ca.pem' (from {variable}) does not exist; "
+        f"point {variable} at your CA bundle file or unset it."
+    )
+    assert tls.requests == []
+
+
+def test_magic_missing_ca_bundle_is_usage_error(
+    shell: InteractiveShell, faults: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GALILEO_API_KEY", CANARY_KEY)
+    shell.run_line_magic("config", "GalileoMagics.verify = '/nonexistent/ca.pem'")
+
+    result = shell.run_cell(f"%galileo_token --quiet --api-url {faults.url('ok')}")
+
+    assert isinstance(result.error_in_exec, UsageError)
+    message = str(result.error_in_exec)
+    assert message.startswith("ConfigurationError: The CA bundle '/nonexistent/ca.pem'")
+    assert "verify setting" in message
+
+
+@pytest.mark.parametrize("name", ["", "Bad Header\n", "Galileo API Key", "Key:x"])
+def test_client_invalid_header_name_refused(name: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        GalileoClient(api_key_header=name)
+
+    assert f"The API key header name {name!r} is not a valid HTTP header" in str(
+        caught.value
+    )
+
+
+def test_magic_invalid_header_name_is_configuration_error(
+    shell: InteractiveShell, faults: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GALILEO_API_KEY", CANARY_KEY)
+    shell.run_line_magic("config", "GalileoMagics.api_key_header = 'Bad Header'")
+
+    result = shell.run_cell(f"%galileo_token --quiet --api-url {faults.url('ok')}")
+
+    assert isinstance(result.error_in_exec, UsageError)
+    assert str(result.error_in_exec).startswith("ConfigurationError: ")
+    assert faults.requests == []
+
+
+@pytest.mark.parametrize("timeout", [0, -1, "5", True, float("nan"), None])
+def test_client_bad_timeout_refused(timeout: object) -> None:
+    with pytest.raises(ConfigurationError, match="positive number of seconds"):
+        GalileoClient(timeout=timeout)  # type: ignore[arg-type]
+
+
+def test_get_token_unsendable_value_is_configuration_error_without_it(
+    client: GalileoClient, faults: FaultServer
+) -> None:
+    # Auth refuses such a key; this forces one past it to test the last guard.
+    secret = "ключ-🔑-canary-unsendable"
+    auth = Auth("api-key", api_key=Secret("placeholder"))
+    object.__setattr__(auth, "api_key", Secret(secret))
+
+    with pytest.raises(ConfigurationError) as caught:
+        client.get_token(faults.url("ok"), auth, NO_ORG)
+
+    assert "could not be sent" in str(caught.value)
+    assert secret not in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+    assert faults.requests == []
+
+
+def test_login_token_with_control_characters_refused(
+    client: GalileoClient, faults: FaultServer
+) -> None:
+    oauth = Auth("oauth2", username="ada", password=Secret(CANARY_PASSWORD))
+
+    with pytest.raises(ServerError, match="POST .*/login answered 200 with an") as err:
+        client.get_token(faults.url("spaced-token"), oauth, NO_ORG)
+
+    assert "eyJfault" not in str(err.value)
+    assert [r.path for r in faults.requests] == ["/spaced-token/login"]
+
+
+def test_get_token_header_requests_refuses_is_configuration_error_without_it(
+    client: GalileoClient, faults: FaultServer
+) -> None:
+    # A leading space passes http.client but not requests' own header check.
+    secret = " gsk-canary-invalid-header"
+    auth = Auth("api-key", api_key=Secret("placeholder"))
+    object.__setattr__(auth, "api_key", Secret(secret))
+
+    with pytest.raises(ConfigurationError, match="could not be sent") as caught:
+        client.get_token(faults.url("ok"), auth, NO_ORG)
+
+    assert secret.strip() not in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+    assert faults.requests == []

@@ -47,9 +47,59 @@ def test_normalize_url_never_echoes_embedded_password() -> None:
         ("http://127.8.9.10", True),
         ("http://localhost:8088", True),
         ("http://[::1]:80", True),
+        ("http://foo.localhost:8088", False),
+        ("http://localhost.example.com", False),
         ("http://10.0.0.1", False),
         ("https://api.galileo.ai", False),
     ],
 )
 def test_is_loopback_knows_this_machine(url: str, loopback: bool) -> None:
     assert is_loopback(url) is loopback
+
+
+@pytest.mark.parametrize(
+    ("bad", "says"),
+    [
+        ("http://127.0.0.1:18731 /x", "contains whitespace or a control character"),
+        ("https://console.acme.io/\nx", "contains whitespace or a control character"),
+        ("javascript:alert(1)", "is not http(s) (scheme 'javascript')"),
+        ("file:/etc/passwd", "is not http(s) (scheme 'file')"),
+        ("mailto:ada", "is not http(s) (scheme 'mailto')"),
+        ("https:/console.acme.io", "lacks the // after https:"),
+        ("http://127.0.0.1:0", "has port 0"),
+        ("127.0.0.1:0", "has port 0"),
+        ("https://host:99999", "has a bad port"),
+    ],
+)
+def test_normalize_url_names_what_is_wrong(bad: str, says: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        normalize_url(bad)
+
+    message = str(caught.value)
+    assert says in message
+    assert repr(bad) in message
+    assert message.endswith("give the console URL as https://host[:port][/path].")
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("url", "normal"),
+    [
+        ("localhost:8088", "https://localhost:8088"),
+        ("127.0.0.1:18731", "https://127.0.0.1:18731"),
+        ("console.acme.io:8443/galileo", "https://console.acme.io:8443/galileo"),
+    ],
+)
+def test_normalize_url_host_and_port_without_scheme(url: str, normal: str) -> None:
+    assert normalize_url(url) == normal
+
+
+@pytest.mark.parametrize(
+    "bad", ["https://ada:canary-pw-456@host:99999", "https://ada:canary-pw-456@h /x"]
+)
+def test_normalize_url_masks_embedded_password_in_every_message(bad: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        normalize_url(bad)
+
+    assert "canary-pw-456" not in str(caught.value)
+    assert "***@" in str(caught.value)

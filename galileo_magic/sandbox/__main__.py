@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 import uvicorn
@@ -19,13 +20,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="A Galileo-compatible token server for demos and tests.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address")
-    parser.add_argument("--port", type=int, default=8088, help="0 picks a free one")
     parser.add_argument(
-        "--ttl", type=float, default=3600.0, help="access token lifetime, seconds"
+        "--port", type=_port, default=8088, help="0 to 65535; 0 picks a free one"
+    )
+    parser.add_argument(
+        "--ttl",
+        type=_positive,
+        default=3600.0,
+        help="access token lifetime, seconds (more than 0)",
     )
     parser.add_argument(
         "--clock-offset",
-        type=float,
+        type=_finite,
         default=0.0,
         help="seconds added to the server clock, to try clock skew",
     )
@@ -35,6 +41,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     except ValueError as exc:
         parser.error(str(exc))
     return args
+
+
+def _port(text: str) -> int:
+    port = int(text) if text.strip().isdigit() else -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port from 0 to 65535")
+    return port
+
+
+def _finite(text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return number
+
+
+def _positive(text: str) -> float:
+    number = _finite(text)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number above 0")
+    return number
 
 
 def banner(url: str, seed: Seed) -> str:
