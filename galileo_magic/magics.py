@@ -199,7 +199,7 @@ class GalileoMagics(Magics):
         if not 0 < proposal.value < math.inf:
             raise TraitError(
                 f"GalileoMagics.timeout {proposal.value!r} is not a number of "
-                "seconds above 0; use e.g. %config GalileoMagics.timeout = 10"
+                "seconds above 0; use e.g. %config GalileoMagics.timeout = 10."
             )
         return float(proposal.value)
 

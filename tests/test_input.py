@@ -6,6 +6,7 @@ request header, so "taken literally" is checked on the wire.
 
 from __future__ import annotations
 
+import io
 import os
 import sqlite3
 import subprocess
@@ -293,3 +294,136 @@ def test_magic_in_terminal_ipython_masks_history(
         rows = db.execute("SELECT source, source_raw FROM history").fetchall()
     assert any("galileo_token --quiet" in row[1] for row in rows)
     assert demo.DEMO_API_KEY not in str(rows)
+
+
+def test_magic_misspelled_and_url_secrets_masked_in_history(tmp_path: Path) -> None:
+    lines = [
+        "%galileo_token --pasword typo-pw-3 --username ada",
+        "%galileo_token --console-url http://user:urlpass@127.0.0.1:1 --api-key k",
+        "%galileo_token --console-url=https://ada:urlpass@127.0.0.1:1",
+    ]
+    history = tmp_path / "history.sqlite"
+    shell = new_shell(history)
+    try:
+        results = [shell.run_cell(line, store_history=True) for line in lines]
+        seen = [*shell.user_ns["In"], *shell.user_ns["_ih"], shell.user_ns["_i1"]]
+    finally:
+        end_shell(shell)
+    assert all(isinstance(r.error_in_exec, UsageError) for r in results)
+    with sqlite3.connect(history) as db:
+        rows = db.execute("SELECT source, source_raw FROM history").fetchall()
+    assert len(rows) == 3
+    for text in [*seen, *(column for row in rows for column in row)]:
+        assert "typo-pw-3" not in text and "urlpass" not in text
+    assert "http://user:***@127.0.0.1:1" in rows[1][1]
+
+
+def test_magic_short_typed_secret_masks_only_its_own_word(
+    tmp_path: Path, faults: FaultServer
+) -> None:
+    history = tmp_path / "history.sqlite"
+    shell = new_shell(history)
+    try:
+        shell.run_line_magic("config", f"GalileoMagics.api_url = {faults.url('ok')!r}")
+        result = shell.run_cell(
+            "%galileo_token --quiet --api-key a", store_history=True
+        )
+        parsed, raw = shell.user_ns["In"][1], shell.user_ns["_i1"]
+    finally:
+        end_shell(shell)
+    assert result.success, result.error_in_exec
+    assert sent_key(faults) == "a"
+    expected = "get_ipython().run_line_magic('galileo_token', '--quiet --api-key ***')"
+    assert parsed.strip() == expected
+    assert raw.strip() == "%galileo_token --quiet --api-key ***"
+
+
+def test_secret_words_guesses_after_misspelled_flags_and_in_urls() -> None:
+    line = (
+        "--pasword P1 --passwrd=P2 --apikye K1 --pw P3 --token T "
+        "--username ada --org-slug acme --api-url http://u:P4@h:1/x"
+    )
+    assert secret_words(line) == ["P1", "P2", "K1", "P3", "T", "P4"]
+
+
+class Terminal(io.StringIO):
+    """A standard input that says it is a terminal, so the magic prompts."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A terminal's standard input, and each prompt shown there in turn."""
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    return []
+
+
+def reply_with(
+    monkeypatch: pytest.MonkeyPatch, asked: list[str], replies: list[object]
+) -> None:
+    def answer(prompt: str = "") -> str:
+        asked.append(prompt)
+        reply = replies.pop(0)
+        if isinstance(reply, BaseException):
+            raise reply
+        return str(reply)
+
+    monkeypatch.setattr("getpass.getpass", answer)
+    monkeypatch.setattr("builtins.input", answer)
+
+
+@pytest.mark.parametrize("cancel", [KeyboardInterrupt(), EOFError()])
+@pytest.mark.parametrize(
+    ("flags", "before"),
+    [
+        ("", []),
+        ("--username ada --password", []),
+        ("--password", []),
+        ("--password", ["ada"]),
+    ],
+)
+def test_magic_prompt_cancelled_keeps_held_token(
+    flags: str,
+    before: list[str],
+    cancel: BaseException,
+    asked: list[str],
+    shell: InteractiveShell,
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("GALILEO_API_URL", sandbox.url)
+    line = f"%galileo_token --quiet --api-key {demo.DEMO_API_KEY}"
+    assert shell.run_cell(line).success
+    held = shell.user_ns["galileo_token"]
+    reply_with(monkeypatch, asked, [*before, cancel])
+
+    result = shell.run_cell(f"%galileo_token {flags}")
+
+    assert type(result.error_in_exec) is UsageError
+    assert "cancelled; the token already held is kept" in str(result.error_in_exec)
+    assert result.error_in_exec.__context__ is None
+    assert "Traceback" not in capsys.readouterr().err
+    assert shell.user_ns["galileo_token"] is held
+    assert len(asked) == len(before) + 1
+
+
+def test_magic_bare_password_asks_user_name_then_password(
+    asked: list[str],
+    shell: InteractiveShell,
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A wrong API key in the environment: only the password flow can succeed.
+    monkeypatch.setenv("GALILEO_CONSOLE_URL", sandbox.url)
+    monkeypatch.setenv("GALILEO_API_KEY", "gsk-not-the-one-asked-for")
+    reply_with(monkeypatch, asked, [demo.DEMO_EMAIL, demo.DEMO_PASSWORD])
+
+    result = shell.run_cell("%galileo_token --quiet --password")
+
+    assert result.success, result.error_in_exec
+    assert asked == ["Galileo user name: ", "Galileo password (hidden): "]
+    assert shell.user_ns["galileo_token"].access_token
+    assert demo.DEMO_PASSWORD not in "".join(shell.user_ns["In"])

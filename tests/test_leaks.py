@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from faultserver import FaultServer
+from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
@@ -235,3 +236,105 @@ def test_saved_notebook_and_kernel_history_hold_no_secret(
         rows = db.execute("SELECT source, source_raw FROM history").fetchall()
     assert any("--var t3" in row[1] for row in rows)
     assert_clean(str(rows), canary_sandbox, "the kernel's history database")
+
+
+def breaking_fetch(request: object, client: object) -> None:
+    """A fetch failing unexpectedly, its message holding every secret it got."""
+    auth = request.auth  # type: ignore[attr-defined]
+    secrets = [s.reveal() for s in (auth.api_key, auth.password) if s is not None]
+    raise RuntimeError("the server said no to " + " and ".join(secrets))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "%galileo_token",
+        f"%galileo_token --api-key {CANARY_KEY} --var t2",
+        f"%galileo_token --auth oauth2 --username {CANARY_EMAIL} "
+        f"--password '{CANARY_PASSWORD}' --var t2",
+    ],
+)
+def test_magic_unexpected_error_is_one_line_without_secret(
+    line: str,
+    shell: InteractiveShell,
+    canary_env: None,
+    canary_sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert shell.run_cell("%galileo_token --quiet").success
+    held = shell.user_ns["galileo_token"]
+    monkeypatch.setattr("galileo_magic.control.request_token", breaking_fetch)
+
+    with capture_output() as captured:
+        result = shell.run_cell(line, store_history=True)
+
+    error = result.error_in_exec
+    assert type(error) is UsageError
+    message = str(error)
+    assert message.startswith("Unexpected RuntimeError in %galileo_token: ")
+    assert "the server said no to ***" in message and "\n" not in message
+    assert error.__cause__ is None and error.__context__ is None
+    shown = captured.stdout + captured.stderr
+    assert "Traceback" not in shown and "run_line_magic" not in shown
+    assert_clean(message + shown, canary_sandbox, "an unexpected error")
+    assert shell.user_ns["galileo_token"] is held
+
+
+def test_magic_non_latin1_key_fails_in_one_line_without_secret(
+    shell: InteractiveShell,
+    canary_sandbox: SandboxServer,
+) -> None:
+    key = "gsk-canary-ключ-51d0"
+    with capture_output() as captured:
+        result = shell.run_cell(
+            f"%galileo_token --api-url {canary_sandbox.url} --api-key {key}"
+        )
+
+    assert type(result.error_in_exec) is UsageError
+    shown = str(result.error_in_exec) + captured.stdout + captured.stderr
+    assert "Traceback" not in shown
+    assert "ключ" not in shown and "canary" not in shown
+
+
+@pytest.mark.timeout(180)
+def test_saved_notebook_after_unexpected_error_holds_no_secret(
+    canary_env: None,
+    canary_sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    import inspect
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    typed = (
+        f"%galileo_token --auth oauth2 --username {CANARY_EMAIL} "
+        f"--password {CANARY_PASSWORD} --var t2"
+    )
+    cells = [
+        "%load_ext galileo_magic",
+        inspect.getsource(breaking_fetch)
+        + "import galileo_magic.control\n"
+        + "galileo_magic.control.request_token = breaking_fetch",
+        "%galileo_token",
+        typed,
+    ]
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(cell) for cell in cells]
+    client = NotebookClient(
+        notebook, timeout=60, kernel_name="python3", allow_errors=True
+    )
+    client.execute(cwd=str(tmp_path))
+
+    # A secret typed into a cell stays in that cell's own source (a documented
+    # limit); every other part of the file is searched.
+    assert notebook.cells[3].source == typed
+    notebook.cells[3].source = ""
+    path = tmp_path / "unexpected.ipynb"
+    nbformat.write(notebook, path)
+    saved = path.read_text()
+    assert_clean(saved, canary_sandbox, "the saved notebook")
+    assert "Traceback" not in saved and "run_line_magic" not in saved
+    assert saved.count("UsageError: Unexpected RuntimeError") == 2

@@ -154,3 +154,92 @@ def test_unload_extension_removes_magic(shell: InteractiveShell) -> None:
     assert shell.find_line_magic("galileo_token") is None
     shell.run_line_magic("load_ext", "galileo_magic")
     assert shell.find_line_magic("galileo_token") is not None
+
+
+def test_magic_help_says_login_prompts_in_a_terminal(shell: InteractiveShell) -> None:
+    with capture_output() as captured:
+        run(shell, "%galileo_token?")
+
+    help_text = " ".join(captured.stdout.split())
+    assert "Always show the login form (a hidden prompt in a terminal)." in help_text
+
+
+IPYTHON_NAMES = ["In", "Out", "get_ipython", "exit", "quit", "_ih", "_oh", "_dh"]
+IPYTHON_NAMES += ["_", "__", "___", "_i", "_ii", "_iii", "_1", "_i1", "_i12"]
+
+
+@pytest.mark.parametrize("name", IPYTHON_NAMES)
+def test_magic_var_refuses_ipython_names(
+    shell: InteractiveShell, sandbox_env: None, name: str
+) -> None:
+    result = run(shell, f"%galileo_token --quiet --var {name}")
+
+    assert type(result.error_in_exec) is UsageError
+    message = str(result.error_in_exec)
+    assert f"--var {name!r} is one of IPython's own names" in message
+    assert "galileo_token" in message
+    assert not isinstance(shell.user_ns.get(name), GalileoToken)
+    assert isinstance(shell.user_ns["In"], list)
+
+
+@pytest.mark.parametrize("name", ["In", "get_ipython", "_", "_i3", "1abc"])
+def test_magic_config_variable_refuses_bad_names(
+    shell: InteractiveShell, caplog: pytest.LogCaptureFixture, name: str
+) -> None:
+    run(shell, f"%config GalileoMagics.variable = {name!r}")
+
+    assert shell.run_line_magic("config", "GalileoMagics.variable") == "galileo_token"
+    assert f"GalileoMagics.variable {name!r} " in caplog.text
+    assert "use a name like galileo_token" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("setting", "kept", "said"),
+    [
+        ("refresh_margin = -5", 300, "should not be less than 0"),
+        ("timeout = 0", 10.0, "is not a number of seconds above 0"),
+        ("timeout = -1.5", 10.0, "is not a number of seconds above 0"),
+        ("timeout = float('nan')", 10.0, "is not a number of seconds above 0"),
+    ],
+)
+def test_magic_config_refuses_bad_numbers(
+    shell: InteractiveShell,
+    caplog: pytest.LogCaptureFixture,
+    setting: str,
+    kept: float,
+    said: str,
+) -> None:
+    run(shell, f"%config GalileoMagics.{setting}")
+
+    name = setting.split()[0]
+    assert shell.run_line_magic("config", f"GalileoMagics.{name}") == kept
+    assert said in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("flag", "words"),
+    [
+        ("--api-key", "API key"),
+        ("--org-slug", "organization slug"),
+        ("--org-id", "organization id"),
+        ("--console-url", "console URL"),
+        ("--api-url", "API URL"),
+        ("--username", "user name"),
+    ],
+)
+def test_magic_empty_flag_is_refused_not_defaulted(
+    shell: InteractiveShell,
+    sandbox: SandboxServer,
+    sandbox_env: None,
+    flag: str,
+    words: str,
+) -> None:
+    run(shell, f"%config GalileoMagics.console_url = '{sandbox.url}'")
+    run(shell, f"%config GalileoMagics.api_url = '{sandbox.url}'")
+
+    result = run(shell, f"%galileo_token --quiet {flag} ''")
+
+    assert type(result.error_in_exec) is UsageError
+    message = str(result.error_in_exec)
+    assert message.startswith(f"ConfigurationError: The {words} given is empty;")
+    assert "galileo_token" not in shell.user_ns

@@ -16,6 +16,7 @@ import requests
 import yaml
 
 from galileo_magic.sandbox import SandboxServer, create_app, default_seed
+from galileo_magic.sandbox.__main__ import parse_args
 from galileo_magic.sandbox.seed import (
     DEMO_API_KEY,
     DEMO_EMAIL,
@@ -378,3 +379,45 @@ def test_sandbox_openapi_matches_get_token_spec() -> None:
     theirs_body, ours_body = ok_schema(published), ok_schema(ours)
     assert ours_body["properties"] == theirs_body["properties"]
     assert sorted(ours_body["required"]) == sorted(theirs_body["required"])
+
+
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        ("--port=99999", "argument --port: '99999' is not a port from 0 to 65535"),
+        ("--port=-1", "argument --port: '-1' is not a port from 0 to 65535"),
+        ("--port=http", "argument --port: 'http' is not a port from 0 to 65535"),
+        ("--ttl=-5", "argument --ttl: '-5' is not a number above 0"),
+        ("--ttl=0", "argument --ttl: '0' is not a number above 0"),
+        ("--ttl=nan", "argument --ttl: 'nan' is not a finite number"),
+        ("--clock-offset=inf", "argument --clock-offset: 'inf' is not a finite"),
+    ],
+)
+def test_sandbox_cli_refuses_bad_numbers_in_one_line(
+    option: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        parse_args([option])
+
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert said in error
+
+
+def test_sandbox_cli_accepts_edge_ports_and_small_ttl() -> None:
+    assert parse_args(["--port", "0"]).port == 0
+    assert parse_args(["--port", "65535"]).port == 65535
+    assert parse_args(["--ttl", "0.5"]).ttl == 0.5
+
+
+def test_sandbox_cli_bad_port_is_one_line_not_a_traceback() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "galileo_magic.sandbox", "--port", "99999"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "'99999' is not a port from 0 to 65535" in result.stderr
+    assert "serving" not in result.stdout

@@ -299,6 +299,44 @@ def test_terminal_ipython_prompts_hidden_in_a_tty(sandbox: SandboxServer) -> Non
     assert demo.DEMO_API_KEY not in seen
 
 
+def test_terminal_ipython_ctrl_c_and_ctrl_d_at_prompts_are_one_line(
+    sandbox: SandboxServer,
+) -> None:
+    import pexpect
+
+    env = {**os.environ, "GALILEO_CONSOLE_URL": sandbox.url}
+    child = pexpect.spawn(
+        str(IPYTHON),
+        ["--no-banner", "--quick", "--colors=NoColor", "--simple-prompt"],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+    )
+    shown = []
+    try:
+        child.expect_exact("In [1]: ")
+        child.sendline("%load_ext galileo_magic")
+        child.expect_exact("In [2]: ")
+        child.sendline("%galileo_token")
+        child.expect_exact("Galileo API key (hidden): ")
+        child.sendintr()
+        child.expect_exact("In [3]: ")
+        shown.append(child.before)
+        child.sendline("%galileo_token --password")
+        child.expect_exact("Galileo user name: ")
+        child.sendeof()
+        child.expect_exact("In [4]: ")
+        shown.append(child.before)
+        child.sendline("exit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    for text in shown:
+        assert text.strip() == (
+            "UsageError: Sign-in cancelled; the token already held is kept."
+        )
+
+
 def test_nbclient_login_form_never_waits_and_saves_no_secret(
     sandbox: SandboxServer, tmp_path: Path
 ) -> None:

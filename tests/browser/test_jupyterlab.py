@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -51,16 +52,68 @@ def seconds(text: str) -> int:
     return total
 
 
-def comm_frames(frames: list[Any]) -> list[Any]:
-    return [f for f in frames if "comm_msg" in str(f)]
+def kernel_message(frame: Any) -> dict[str, Any]:
+    """The kernel message in a websocket frame, or {} for any other frame.
+
+    JupyterLab speaks JSON text or the v1 binary protocol: a count, that many
+    offsets, then the channel, header, parent header, metadata and content.
+    """
+    if isinstance(frame, str):
+        try:
+            message = json.loads(frame)
+        except ValueError:
+            return {}
+        return message if isinstance(message, dict) else {}
+    data = bytes(frame)
+    count = int.from_bytes(data[:8], "little")
+    if count < 6 or len(data) < 8 * (count + 1):
+        return {}
+    offsets = [
+        int.from_bytes(data[8 * i : 8 * i + 8], "little") for i in range(1, count + 1)
+    ]
+    parts = [data[offsets[i] : offsets[i + 1]] for i in range(count - 1)]
+    try:
+        header, parent, _, content = (json.loads(part) for part in parts[1:5])
+    except ValueError:
+        return {}
+    return {"header": header, "parent_header": parent, "content": content}
 
 
-def wait_for_frame(page: Any, frames: list[Any], marker: str) -> None:
+def msg_type(message: dict[str, Any]) -> str:
+    return str((message.get("header") or {}).get("msg_type", ""))
+
+
+def wait_for_message(
+    page: Any, frames: list[Any], wanted: Callable[[dict[str, Any]], bool], what: str
+) -> dict[str, Any]:
     for _ in range(100):
-        if any(marker in str(frame) for frame in frames):
-            return
+        for frame in list(frames):
+            message = kernel_message(frame)
+            if message and wanted(message):
+                return message
         page.wait_for_timeout(100)
-    raise AssertionError(f"no websocket frame with {marker!r}")
+    raise AssertionError(f"no kernel message {what} on the websocket")
+
+
+def is_sync_reply(message: dict[str, Any]) -> bool:
+    """The kernel's answer to the countdown's clock sync on render."""
+    data = (message.get("content") or {}).get("data") or {}
+    custom = data.get("content") if isinstance(data, dict) else None
+    return (
+        msg_type(message) == "comm_msg"
+        and isinstance(custom, dict)
+        and "server_now_ms" in custom
+    )
+
+
+def comm_messages(frames: list[Any], comm_id: str) -> list[dict[str, Any]]:
+    """The comm messages, either way, of one widget model."""
+    messages = [kernel_message(frame) for frame in frames]
+    return [
+        m
+        for m in messages
+        if msg_type(m) == "comm_msg" and m["content"].get("comm_id") == comm_id
+    ]
 
 
 def test_jupyterlab_api_key_login_with_organization_dropdown(
@@ -99,13 +152,27 @@ def test_jupyterlab_api_key_login_with_organization_dropdown(
     page.get_by_role("button", name="Get token").click()
     remaining = page.locator(".galileo-countdown-remaining")
     remaining.wait_for()
-    wait_for_frame(page, frames, '"server_now_ms": ')  # the sync on render
+    # The clock sync on render, then the kernel idle after it: only then is
+    # the websocket quiet, and any countdown message after it would be a tick.
+    reply = wait_for_message(page, frames, is_sync_reply, "answering the sync")
+    countdown, sync = reply["content"]["comm_id"], reply["parent_header"]["msg_id"]
+
+    def idle_after_sync(message: dict[str, Any]) -> bool:
+        return (
+            msg_type(message) == "status"
+            and message["content"].get("execution_state") == "idle"
+            and message["parent_header"].get("msg_id") == sync
+        )
+
+    wait_for_message(page, frames, idle_after_sync, "idle after the sync")
+    # The filter sees this model's messages: the sync request and its answer.
+    assert len(comm_messages(frames, countdown)) >= 2
     frames.clear()
     first = seconds(remaining.inner_text())
     page.wait_for_timeout(3000)
     later = seconds(remaining.inner_text())
     assert 2 <= first - later <= 4, (first, later)
-    assert comm_frames(frames) == []
+    assert comm_messages(frames, countdown) == []
     page.locator(".galileo-countdown").screenshot(path=str(DOCS / "countdown.png"))
 
     run_cell(page, 1)
