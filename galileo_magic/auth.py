@@ -12,23 +12,33 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, ServerError
 
 __all__ = [
     "API_KEY_HEADERS",
     "AUTH_METHODS",
+    "DEFAULT_API_KEY_HEADER",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_TOKEN_PATH",
     "Auth",
     "AuthMethod",
     "OrganizationChoice",
     "Secret",
     "TokenResponse",
+    "check_access_token",
+    "check_method",
     "is_header_safe",
+    "secret_values",
 ]
 
 AuthMethod = Literal["api-key", "oauth2", "basic"]
 AUTH_METHODS: tuple[AuthMethod, ...] = ("api-key", "oauth2", "basic")
+DEFAULT_API_KEY_HEADER = "Galileo-API-Key"
+DEFAULT_TOKEN_PATH = "/v1/token"
+# Seconds per connect and per read of one HTTP step.
+DEFAULT_TIMEOUT = 10.0
 # Header names that carry an API key; all are dropped on a cross-origin redirect.
-API_KEY_HEADERS = ("Galileo-API-Key", "Splunk-AO-API-Key")
+API_KEY_HEADERS = (DEFAULT_API_KEY_HEADER, "Splunk-AO-API-Key")
 
 
 class Secret:
@@ -69,11 +79,7 @@ class Auth:
     password: Secret | None = None
 
     def __post_init__(self) -> None:
-        if self.method not in AUTH_METHODS:
-            raise ConfigurationError(
-                f"Unknown auth method {self.method!r}; use one of "
-                f"{', '.join(AUTH_METHODS)}."
-            )
+        check_method(self.method)
         if self.method == "api-key" and not self.api_key:
             raise ConfigurationError(
                 "The api-key flow needs an API key; set GALILEO_API_KEY or pass "
@@ -118,7 +124,7 @@ class Auth:
 
     def secrets(self) -> list[str]:
         """The raw secret strings, so that messages can be scrubbed of them."""
-        return [s.reveal() for s in (self.api_key, self.password) if s]
+        return secret_values(self.api_key, self.password)
 
     def describe(self) -> str:
         """What the server was shown, in words, for an error message."""
@@ -163,6 +169,7 @@ class OrganizationChoice:
         return {}
 
     def describe(self) -> str:
+        """The organization in words, quoted, for an error message."""
         return repr(self.id or self.slug or "(the default organization)")
 
 
@@ -175,6 +182,45 @@ class TokenResponse:
     expires_at: Any
     server_date: datetime | None
     url: str
+
+
+def check_method(method: str) -> AuthMethod:
+    """``method`` as an AuthMethod, or ConfigurationError naming the known ones."""
+    for known in AUTH_METHODS:
+        if method == known:
+            return known
+    raise ConfigurationError(
+        f"Unknown auth method {method!r}; use one of {', '.join(AUTH_METHODS)}."
+    )
+
+
+def secret_values(*secrets: Secret | None) -> list[str]:
+    """The raw strings of the secrets given, skipping the unset and the empty."""
+    return [secret.reveal() for secret in secrets if secret]
+
+
+def check_access_token(token: Any, where: str, status: int = 200) -> str:
+    """``token`` if it is a non-empty string an Authorization header can carry.
+
+    Otherwise a ServerError naming the request ``where`` (the token itself is
+    never shown: it is a secret, and it is what would go in the header).
+    """
+    if not isinstance(token, str) or not token:
+        raise ServerError(
+            f"{where} answered {status} without an access_token; check that "
+            "--api-url points at the Galileo API.",
+            url=where,
+            status=status,
+        )
+    if not (is_header_safe(token) and token.isascii()):
+        raise ServerError(
+            f"{where} answered {status} with an access_token holding spaces, "
+            "control or non-ASCII characters, which no Authorization header can "
+            "carry; check that --api-url points at the Galileo API.",
+            url=where,
+            status=status,
+        )
+    return token
 
 
 def is_header_safe(value: str, *, inner_spaces: bool = False) -> bool:

@@ -9,6 +9,7 @@ imported only when something is shown.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from IPython.core.error import UsageError
@@ -42,8 +43,6 @@ class TokenController:
         self.shell = shell
         self.settings = settings
         self.registry = Registry()
-        # The login panel waiting for its countdown, set only while its form submits.
-        self._form_panel: Any = None
 
     @property
     def namespace(self) -> dict[str, Any]:
@@ -62,12 +61,12 @@ class TokenController:
         )
 
     def fetch(self, values: CredentialValues) -> tuple[TokenRequest, GalileoToken]:
-        """Validate and fetch; any failure becomes one UsageError line."""
-        try:
-            request = build_request(values)
-            return request, request_token(request, self.client())
-        except GalileoMagicError as exc:
-            raise UsageError(f"{type(exc).__name__}: {exc}") from None
+        """Validate and fetch; a failure raises a GalileoMagicError.
+
+        The magic turns it into one UsageError line; the form shows it inline.
+        """
+        request = build_request(values)
+        return request, request_token(request, self.client())
 
     def store(
         self,
@@ -77,8 +76,12 @@ class TokenController:
         *,
         auto_refresh: bool,
         quiet: bool,
+        panel: Any = None,
     ) -> None:
-        """Hold ``token`` in ``variable``, replacing any session it had."""
+        """Hold ``token`` in ``variable``, replacing any session it had.
+
+        The countdown goes into ``panel`` (a login form's) when one is given.
+        """
         client = self.client()
         # The credentials stay in this closure, in memory only, until logout.
         session = TokenSession(
@@ -91,14 +94,15 @@ class TokenController:
         if auto_refresh:
             self._start_timer(session)
         if not quiet:
-            session.view = self._display(session, auto_refresh=auto_refresh)
+            session.view = self._display(
+                session, auto_refresh=auto_refresh, panel=panel
+            )
 
-    def _display(self, session: TokenSession, *, auto_refresh: bool) -> Any:
+    def _display(self, session: TokenSession, *, auto_refresh: bool, panel: Any) -> Any:
         from IPython.display import display
 
         from .widgets.countdown import countdown_line
 
-        panel, self._form_panel = self._form_panel, None
         if panel is None and getattr(self.shell, "kernel", None) is None:
             display(
                 {"text/plain": countdown_line(session.token, session.variable)},
@@ -115,6 +119,8 @@ class TokenController:
             on_refresh=lambda: self._refresh_now(session),
             on_logout=lambda: self.logout(session.variable, quiet=True),
         )
+        if session.timer is not None:
+            view.schedule(session.timer.refresh_at())
         if panel is not None:
             panel.show_countdown(view)
         else:
@@ -143,13 +149,15 @@ class TokenController:
             token.organization_slug = token.organization_slug or form.slug_of(
                 token.organization_id
             )
-            self._form_panel = panel
-            try:
-                self.store(variable, token, request, auto_refresh=auto, quiet=False)
-            finally:
-                self._form_panel = None
+            self.store(
+                variable,
+                token,
+                request,
+                auto_refresh=auto_refresh,
+                quiet=False,
+                panel=panel,
+            )
 
-        auto = auto_refresh
         form = LoginForm(
             values, variable=variable, submit=submit, list_organizations=organizations
         )
@@ -171,28 +179,34 @@ class TokenController:
             on_update=lambda token: self._refreshed(session),
             on_error=lambda exc: self._refresh_failed(session, exc),
             on_expired=lambda token: self._expired(session),
+            on_schedule=lambda at: self._scheduled(session, at),
             name=f"galileo-magic-refresh-{session.variable}",
         )
         session.timer.start()
+        self._scheduled(session, session.timer.refresh_at())
 
     def _current(self, session: TokenSession) -> bool:
         # A replaced or signed-out session's callbacks must not touch its view.
         return self.registry.get(session.variable) is session
 
+    def _scheduled(self, session: TokenSession, at: datetime | None) -> None:
+        if session.view is not None and self._current(session):
+            session.view.schedule(at)
+
     def _refreshed(self, session: TokenSession) -> None:
-        session.extras.pop("refresh_error", None)
+        session.refresh_error = None
         if session.view is not None and self._current(session):
             session.view.show(session.token)
 
     def _refresh_failed(self, session: TokenSession, exc: Exception) -> None:
-        session.extras["refresh_error"] = str(exc)
+        session.refresh_error = str(exc)
         if session.view is not None and self._current(session):
             session.view.message = f"Refresh failed, retrying: {exc}"
 
     def _expired(self, session: TokenSession) -> None:
-        error = session.extras.get("refresh_error")
+        error = session.refresh_error
         why = f"refresh failed: {error}" if error else "it was not refreshed"
-        session.extras["refresh_error"] = f"expired; {why}"
+        session.refresh_error = f"expired; {why}"
         if session.view is not None and self._current(session):
             session.view.show(
                 session.token, f"Expired ({why}); run %galileo_token again."
@@ -237,7 +251,7 @@ class TokenController:
         refresh = "off"
         if session.timer is not None:
             refresh = "on" if session.timer.running else "stopped"
-        error = session.extras.get("refresh_error")
+        error = session.refresh_error
         note = f" Last refresh: {error}" if error else ""
         if self.namespace.get(variable) is not token:
             note += f" {variable} no longer holds it; --logout forgets it."

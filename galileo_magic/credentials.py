@@ -2,9 +2,10 @@
 
 Each field is looked up in turn in the explicit arguments (flags), the
 environment, then the nearest ``.env`` file (read literally, without touching
-``os.environ``). The auth flow, when not given, is inferred from the first
-source that holds any credential: an API key wins over a user name and
-password there.
+``os.environ``), and for the console and API URLs last in the ``defaults``
+(the magic's ``%config`` settings). The auth flow, when not given, is
+inferred from the first source that holds any credential: an API key wins
+over a user name and password there.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .auth import AUTH_METHODS, Auth, AuthMethod, OrganizationChoice, Secret
+from .auth import (
+    Auth,
+    AuthMethod,
+    OrganizationChoice,
+    Secret,
+    check_method,
+    secret_values,
+)
 from .errors import ConfigurationError
 from .urls import DEFAULT_CONSOLE_URL, api_url_from_console, normalize_url
 
@@ -21,8 +29,10 @@ __all__ = [
     "ENVIRONMENT",
     "CredentialValues",
     "TokenRequest",
+    "build_request",
     "find_dotenv_path",
     "gather",
+    "missing_message",
     "read_dotenv",
 ]
 
@@ -38,6 +48,8 @@ ENVIRONMENT = {
 }
 SECRET_FIELDS = ("api_key", "password")
 CREDENTIAL_FIELDS = ("api_key", "username", "password")
+# The only fields the ``defaults`` layer may give.
+DEFAULT_FIELDS = ("console_url", "api_url")
 # Each argument in words, for messages that suit a flag and a Python argument.
 WORDS = {
     "console_url": "console URL",
@@ -57,9 +69,9 @@ class CredentialValues:
 
     Secret fields hold :class:`Secret` so that no repr can show them.
     ``sources`` records where each field came from ("argument",
-    "environment" or ".env"); ``empty`` the arguments given as empty text,
-    which do not fall back to the other sources; ``dotenv_path`` the
-    ``.env`` file read, if any.
+    "environment", ".env" or "config"); ``empty`` the arguments given as
+    empty text, which do not fall back to the other sources;
+    ``dotenv_path`` the ``.env`` file read, if any.
     """
 
     console_url: str | None = None
@@ -75,6 +87,7 @@ class CredentialValues:
     dotenv_path: str | None = None
 
     def has_credentials(self) -> bool:
+        """Whether an API key, or a user name with a password, was found."""
         return bool(self.api_key or (self.username and self.password))
 
     def missing(self) -> str | None:
@@ -99,7 +112,7 @@ class CredentialValues:
     def inferred_auth(self) -> AuthMethod | None:
         """The flow to use: the given one, else the first source's best."""
         if self.auth:
-            return _check_method(self.auth)
+            return check_method(self.auth)
         ranked = sorted(
             (f for f in CREDENTIAL_FIELDS if getattr(self, f)),
             key=lambda f: _RANK[self.sources.get(f, ".env")],
@@ -112,10 +125,11 @@ class CredentialValues:
         return "oauth2"
 
     def secrets(self) -> list[str]:
-        return [s.reveal() for s in (self.api_key, self.password) if s]
+        """The raw secret strings found, so that messages can be scrubbed of them."""
+        return secret_values(self.api_key, self.password)
 
 
-_RANK = {"argument": 0, "environment": 1, ".env": 2}
+_RANK = {"argument": 0, "environment": 1, ".env": 2, "config": 3}
 
 
 @dataclass(frozen=True)
@@ -133,15 +147,38 @@ def gather(
     *,
     environ: Mapping[str, str] | None = None,
     dotenv: Mapping[str, str | None] | None = None,
+    defaults: Mapping[str, str | None] | None = None,
 ) -> CredentialValues:
-    """Merge the three sources, field by field, first found wins.
+    """Merge the sources, field by field, first found wins.
 
     ``dotenv`` defaults to the nearest ``.env`` file from the working
-    directory upward; pass ``{}`` to skip it. An argument that is not a
-    string is a ConfigurationError; one given as empty text is recorded in
-    ``empty`` (``build_request`` refuses it) rather than silently replaced.
-    Empty values in the environment or ``.env`` count as unset.
+    directory upward; pass ``{}`` to skip it. ``defaults`` is the lowest
+    layer and gives only ``console_url`` and ``api_url`` (source
+    "config"). An argument that is not a string is a ConfigurationError;
+    one given as empty text is recorded in ``empty`` (``build_request``
+    refuses it) rather than silently replaced. Empty values in the other
+    sources count as unset.
     """
+    values = CredentialValues(auth=_clean(arguments.get("auth")))
+    values.empty = _given_empty(arguments)
+    if dotenv is None:
+        values.dotenv_path = find_dotenv_path()
+        dotenv = read_dotenv(values.dotenv_path) if values.dotenv_path else {}
+    environ = os.environ if environ is None else environ
+    layers = [
+        ("argument", dict(arguments)),
+        ("environment", {name: environ.get(var) for name, var in ENVIRONMENT.items()}),
+        (".env", {name: dotenv.get(var) for name, var in ENVIRONMENT.items()}),
+        ("config", {name: (defaults or {}).get(name) for name in DEFAULT_FIELDS}),
+    ]
+    for name in ENVIRONMENT:
+        _resolve(values, name, layers)
+    _keep_one_organization_source(values)
+    return values
+
+
+def _given_empty(arguments: Mapping[str, str | None]) -> list[str]:
+    """The arguments given as empty text; one that is not text is refused."""
     for name, value in arguments.items():
         if value is not None and not isinstance(value, str):
             # The type only: the value may be a secret.
@@ -149,37 +186,28 @@ def gather(
                 f"The {WORDS.get(name, name)} given must be text (str), not "
                 f"{type(value).__name__}; pass it as a string."
             )
-    environ = os.environ if environ is None else environ
-    dotenv_path = None
-    if dotenv is None:
-        dotenv_path = find_dotenv_path()
-        dotenv = read_dotenv(dotenv_path) if dotenv_path else {}
-    values = CredentialValues(
-        auth=_clean(arguments.get("auth")), dotenv_path=dotenv_path
-    )
-    layers = (
-        ("environment", environ, ENVIRONMENT.__getitem__),
-        (".env", dotenv, ENVIRONMENT.__getitem__),
-    )
-    values.empty = [
-        name
-        for name in WORDS
-        if arguments.get(name) is not None and _clean(arguments[name]) is None
+    return [
+        n for n in WORDS if arguments.get(n) is not None and not _clean(arguments[n])
     ]
-    for name in ENVIRONMENT:
-        given = arguments.get(name)
-        if given is not None:
-            raw = _clean(given, strip=name != "password")
-            if raw is not None:
-                _set(values, name, raw, "argument")
-            continue
-        for source, mapping, key in layers:
-            raw = _clean(mapping.get(key(name)), strip=name != "password")
-            if raw is not None:
-                _set(values, name, raw, source)
-                break
-    _keep_one_organization_source(values)
-    return values
+
+
+def _resolve(
+    values: CredentialValues,
+    name: str,
+    layers: list[tuple[str, dict[str, str | None]]],
+) -> None:
+    """Set field ``name`` from the first source that holds it.
+
+    An argument given, even as empty text, ends the search: build_request
+    refuses it, rather than a lower source silently replacing it.
+    """
+    for source, mapping in layers:
+        given = mapping.get(name)
+        raw = _clean(given, strip=name != "password")
+        if raw is not None:
+            _set(values, name, raw, source)
+        if raw is not None or (source == "argument" and given is not None):
+            return
 
 
 def _set(values: CredentialValues, name: str, raw: str, source: str) -> None:
@@ -281,15 +309,6 @@ def missing_message() -> str:
         "No Galileo credentials found: set GALILEO_API_KEY (or GALILEO_USERNAME "
         "and GALILEO_PASSWORD) in the environment or a .env file, or pass "
         "--api-key / --username and --password."
-    )
-
-
-def _check_method(method: str) -> AuthMethod:
-    for known in AUTH_METHODS:
-        if method == known:
-            return known
-    raise ConfigurationError(
-        f"Unknown auth method {method!r}; use one of {', '.join(AUTH_METHODS)}."
     )
 
 

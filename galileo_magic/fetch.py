@@ -6,9 +6,10 @@ import logging
 import threading
 from datetime import datetime, timezone
 
+from .auth import DEFAULT_API_KEY_HEADER, DEFAULT_TIMEOUT, DEFAULT_TOKEN_PATH
 from .credentials import TokenRequest, build_request, gather
 from .errors import ServerError
-from .protocol import DEFAULT_API_KEY_HEADER, DEFAULT_TIMEOUT, GalileoClient
+from .protocol import GalileoClient
 from .tokens import GalileoToken
 from .transport import check_timeout
 
@@ -25,7 +26,7 @@ def get_client(
     timeout: float | None = None,
     verify: bool | str = True,
     api_key_header: str = DEFAULT_API_KEY_HEADER,
-    token_path: str = "/v1/token",
+    token_path: str = DEFAULT_TOKEN_PATH,
 ) -> GalileoClient:
     """The shared pooled client for these settings, so connections are reused."""
     seconds = DEFAULT_TIMEOUT if timeout is None else check_timeout(timeout)

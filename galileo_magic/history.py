@@ -14,6 +14,7 @@ __all__ = [
     "redact_current_cell",
     "redact_message",
     "secret_words",
+    "shell_lexer",
     "typed_forms",
     "url_passwords",
 ]
@@ -59,6 +60,17 @@ def redact_message(text: str, secrets: Iterable[str]) -> str:
     return _redact(text, secrets, r"(?<!\w)", r"(?!\w)")
 
 
+def shell_lexer(stream: io.StringIO) -> shlex.shlex:
+    """A POSIX shell word splitter that leaves ``#`` to the caller.
+
+    shlex's own comment handling would cut ``pa#ss`` short, silently.
+    """
+    lexer = shlex.shlex(stream, posix=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    return lexer
+
+
 def typed_forms(line: str, secrets: Iterable[str]) -> list[str]:
     """The words of ``line``, as typed (quotes and escapes kept), holding a secret.
 
@@ -67,9 +79,7 @@ def typed_forms(line: str, secrets: Iterable[str]) -> list[str]:
     """
     wanted = [s for s in secrets if s]
     stream = io.StringIO(line)
-    lexer = shlex.shlex(stream, posix=True)
-    lexer.whitespace_split = True
-    lexer.commenters = ""
+    lexer = shell_lexer(stream)
     found: list[str] = []
     start = 0
     try:
@@ -86,7 +96,7 @@ def typed_forms(line: str, secrets: Iterable[str]) -> list[str]:
     return found
 
 
-def looks_secret(flag: str) -> bool:
+def _looks_secret(flag: str) -> bool:
     """Whether ``flag`` is, or looks like a mistyping of, a flag holding a secret."""
     if not flag.startswith("-"):
         return False
@@ -122,7 +132,7 @@ def secret_words(line: str) -> list[str]:
     for index, word in enumerate(words):
         flag, equals, value = word.partition("=")
         # Mistyped flags too (--apikey, --pasword): a secret may follow them.
-        if not (flag in SECRET_FLAGS or looks_secret(flag)):
+        if not (flag in SECRET_FLAGS or _looks_secret(flag)):
             continue
         if equals and value:
             found.append(value)
@@ -192,5 +202,8 @@ def _redact_database(history: Any, line: int, secrets: list[str]) -> None:
                         line,
                     ),
                 )
-    except Exception as exc:  # noqa: BLE001  # any sqlite or shutdown error
-        logger.warning("galileo-magic: could not scrub the history file: %s", type(exc))
+    except Exception as exc:
+        # Any sqlite or shutdown error: the magic's run must not fail on it.
+        logger.warning(
+            "galileo-magic: could not scrub the history file: %s", type(exc).__name__
+        )

@@ -11,10 +11,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from .errors import GalileoMagicError, ServerError
+from .errors import GalileoMagicError
 from .tokens import GalileoToken
 
 __all__ = ["RefreshTimer", "Registry", "TokenSession"]
@@ -41,6 +42,10 @@ class RefreshTimer:
     until the token expires; then ``on_expired`` is told and the thread ends.
     When the margin is more than half of the time left, the refresh happens
     half-way instead, so short-lived tokens are refreshed without a busy loop.
+    ``on_schedule`` is told the server-clock time of each next attempt (a
+    refresh or a retry), and None once no attempt is due any more.
+    ``fetch`` must refuse a token that has already expired, as
+    ``fetch.request_token`` does, so a live token is never swapped for it.
     """
 
     def __init__(
@@ -52,6 +57,7 @@ class RefreshTimer:
         on_update: Callable[[GalileoToken], None] = _ignore,
         on_error: Callable[[GalileoMagicError], None] = _ignore,
         on_expired: Callable[[GalileoToken], None] = _ignore,
+        on_schedule: Callable[[datetime | None], None] = _ignore,
         retry_delay: float = FIRST_RETRY_DELAY,
         name: str = "galileo-magic-refresh",
     ) -> None:
@@ -61,12 +67,18 @@ class RefreshTimer:
         self._on_update = on_update
         self._on_error = on_error
         self._on_expired = on_expired
+        self._on_schedule = on_schedule
         self._retry_delay = max(float(retry_delay), 0.01)
         self._stop = threading.Event()
         # Set by stop() and reschedule() to cut a wait short.
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._lock = threading.Lock()
+        # The next attempt: on the monotonic clock (to wait) and the server's
+        # (to show); set before the thread starts, so a view made right after
+        # start() already sees it.
+        self._due = 0.0
+        self._refresh_at: datetime | None = None
 
     @property
     def name(self) -> str:
@@ -82,6 +94,8 @@ class RefreshTimer:
         """Start the thread; a second call, or a call after stop, does nothing."""
         with self._lock:
             if self._thread.ident is None and not self._stop.is_set():
+                # Planned here, told to nobody: whoever starts it reads refresh_at().
+                self._plan(self.seconds_until_refresh())
                 self._thread.start()
 
     def stop(self, timeout: float = JOIN_TIMEOUT) -> None:
@@ -103,23 +117,42 @@ class RefreshTimer:
         """Recompute the next refresh from the token (after a manual refresh)."""
         self._wake.set()
 
+    def refresh_at(self) -> datetime | None:
+        """When the next refresh (or retry) is due, on the server's clock.
+
+        None before ``start``, once stopped, and once the token has expired.
+        """
+        return None if self._stop.is_set() else self._refresh_at
+
     def seconds_until_refresh(self) -> float:
         """Seconds from now until the token should be refreshed."""
         remaining = self.token.remaining.total_seconds()
         lead = min(self._margin, remaining / 2)
         return max(remaining - lead, min(MIN_REFRESH_INTERVAL, remaining))
 
+    def _plan(self, seconds: float | None) -> None:
+        """Set the next attempt ``seconds`` from now; None: no attempt is due."""
+        if seconds is None:
+            self._refresh_at = None
+        else:
+            self._due = time.monotonic() + seconds
+            self._refresh_at = self.token.server_now() + timedelta(seconds=seconds)
+
+    def _schedule(self, seconds: float | None) -> None:
+        """Plan the next attempt and tell ``on_schedule``."""
+        self._plan(seconds)
+        self._notify(self._on_schedule, self._refresh_at)
+
     def _run(self) -> None:
         delay = self._retry_delay
-        due = time.monotonic() + self.seconds_until_refresh()
         while True:
-            woken = self._wake.wait(max(due - time.monotonic(), 0.0))
+            woken = self._wake.wait(max(self._due - time.monotonic(), 0.0))
             self._wake.clear()
             if self._stop.is_set():
                 return
-            if woken and time.monotonic() < due:
+            if woken and time.monotonic() < self._due:
                 delay = self._retry_delay
-                due = time.monotonic() + self.seconds_until_refresh()
+                self._schedule(self.seconds_until_refresh())
                 continue
             if self.token.expired:
                 self._expire()
@@ -129,11 +162,10 @@ class RefreshTimer:
                 return
             if error is None:
                 delay = self._retry_delay
-                due = time.monotonic() + self.seconds_until_refresh()
+                self._schedule(self.seconds_until_refresh())
                 continue
             self._notify(self._on_error, error)
-            remaining = self.token.remaining.total_seconds()
-            due = time.monotonic() + min(delay, remaining)
+            self._schedule(min(delay, self.token.remaining.total_seconds()))
             delay = min(delay * 2, MAX_RETRY_DELAY)
 
     def _refresh(self) -> GalileoMagicError | None:
@@ -147,16 +179,10 @@ class RefreshTimer:
             logger.warning("galileo-magic: refresh failed: %s", exc)
             return exc
         except Exception as exc:  # a bug in a fetch must not kill the timer
+            # Its type only, here and in the log: its text may hold a secret.
             logger.warning("galileo-magic: refresh failed: %s", type(exc).__name__)
-            error = GalileoMagicError(
+            return GalileoMagicError(
                 f"Refresh failed with {type(exc).__name__}; run %galileo_token again."
-            )
-            error.__cause__ = exc
-            return error
-        if fresh.expired:
-            return ServerError(
-                f"The server at {fresh.api_url} sent a token that had already "
-                "expired; check the server's clock."
             )
         if self._stop.is_set():
             return None
@@ -166,6 +192,7 @@ class RefreshTimer:
         return None
 
     def _expire(self) -> None:
+        self._schedule(None)
         logger.warning(
             "galileo-magic: token for %s expired; run %%galileo_token again.",
             self.token.organization,
@@ -187,6 +214,7 @@ class TokenSession:
     """What the kernel holds for one variable: the token and its helpers.
 
     ``refetch`` closes over the credentials, which live only in memory.
+    ``refresh_error`` is the last refresh failure, for ``--status``.
     """
 
     variable: str
@@ -194,7 +222,7 @@ class TokenSession:
     refetch: Callable[[], GalileoToken] | None = None
     timer: RefreshTimer | None = None
     view: Any = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    refresh_error: str | None = None
 
     def stop(self) -> None:
         """Stop the timer and forget the credentials; safe to call twice."""

@@ -10,13 +10,12 @@ from __future__ import annotations
 import io
 import keyword
 import re
-import shlex
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
 from .errors import GalileoMagicError
-from .history import redact_message, secret_words, url_passwords
+from .history import redact_message, secret_words, shell_lexer, url_passwords
 
 if TYPE_CHECKING:
     from .credentials import CredentialValues
@@ -75,14 +74,9 @@ def name_problem(name: str, shell: Any) -> str | None:
 
 
 def shell_words(line: str) -> list[str]:
-    """POSIX shell words; a ``#`` that starts a word begins a comment, as in bash.
-
-    shlex's own comment handling would also cut ``pa#ss`` short, silently.
-    """
+    """POSIX shell words; a ``#`` that starts a word begins a comment, as in bash."""
     stream = io.StringIO(line)
-    lexer = shlex.shlex(stream, posix=True)
-    lexer.whitespace_split = True
-    lexer.commenters = ""
+    lexer = shell_lexer(stream)
     words: list[str] = []
     while True:
         rest = line[stream.tell() :].lstrip()

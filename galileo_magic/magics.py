@@ -8,7 +8,6 @@ fetches, stores, shows, refreshes and signs out.
 
 from __future__ import annotations
 
-import math
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,8 @@ from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Int, TraitError, Unicode, Union, validate
 
+from .auth import DEFAULT_API_KEY_HEADER, DEFAULT_TIMEOUT, DEFAULT_TOKEN_PATH
+from .errors import ConfigurationError
 from .history import redact_current_cell, secret_words, typed_forms, url_passwords
 from .line import MagicRun, name_problem, shell_words
 
@@ -42,17 +43,19 @@ class GalileoMagics(Magics):
     variable = Unicode("galileo_token", help="Default variable for the token.").tag(
         config=True
     )
-    timeout = Float(10.0, help="Seconds to wait for each HTTP step.").tag(config=True)
+    timeout = Float(DEFAULT_TIMEOUT, help="Seconds to wait for each HTTP step.").tag(
+        config=True
+    )
     auto_refresh = Bool(False, help="Refresh tokens before they expire.").tag(
         config=True
     )
     refresh_margin = Int(
         300, min=0, help="Seconds before expiry to refresh or warn (0 or more)."
     ).tag(config=True)
-    api_key_header = Unicode("Galileo-API-Key", help="Header carrying the key.").tag(
-        config=True
-    )
-    token_path = Unicode("/v1/token", help="Path of the token endpoint.").tag(
+    api_key_header = Unicode(
+        DEFAULT_API_KEY_HEADER, help="Header carrying the key."
+    ).tag(config=True)
+    token_path = Unicode(DEFAULT_TOKEN_PATH, help="Path of the token endpoint.").tag(
         config=True
     )
     verify = Union(
@@ -97,7 +100,12 @@ class GalileoMagics(Magics):
     @argument("--console-url", metavar="URL", help="Galileo console URL.")
     @argument("--api-url", metavar="URL", help="Galileo API URL.")
     @argument("--var", metavar="NAME", help="Variable for the token.")
-    @argument("--auto-refresh", action="store_true", default=None, help="Refresh.")
+    @argument(
+        "--auto-refresh",
+        action="store_true",
+        default=None,
+        help="Fetch a new token in the background before this one expires.",
+    )
     @argument(
         "--no-auto-refresh",
         dest="auto_refresh",
@@ -136,12 +144,11 @@ class GalileoMagics(Magics):
             return self.controller.logout(variable, quiet=args.quiet)
         if args.status:
             return self.controller.status(variable)
-        self._scrub_line(args)
 
         from .credentials import gather
         from .prompts import complete
 
-        run.values = values = gather(self._arguments(args))
+        run.values = values = gather(self._arguments(args), defaults=self._defaults())
         auto = self.auto_refresh if args.auto_refresh is None else args.auto_refresh
         asking = args.password is PROMPT
         if not complete(self.shell, values, prompt_password=asking, login=args.login):
@@ -196,12 +203,13 @@ class GalileoMagics(Magics):
 
     @validate("timeout")
     def _check_timeout(self, proposal: Any) -> float:
-        if not 0 < proposal.value < math.inf:
-            raise TraitError(
-                f"GalileoMagics.timeout {proposal.value!r} is not a number of "
-                "seconds above 0; use e.g. %config GalileoMagics.timeout = 10."
-            )
-        return float(proposal.value)
+        # Imported here: transport brings requests, which loading must not.
+        from .transport import check_timeout
+
+        try:
+            return check_timeout(proposal.value)
+        except ConfigurationError as exc:
+            raise TraitError(f"GalileoMagics.timeout: {exc}") from None
 
     def _arguments(self, args: Any) -> dict[str, str | None]:
         return {
@@ -212,15 +220,16 @@ class GalileoMagics(Magics):
             "organization_id": args.org_id,
             "organization_slug": args.org_slug,
             # A flag given empty ('') is passed on, to be refused, not defaulted.
-            "console_url": _given(args.console_url, self.console_url),
-            "api_url": _given(args.api_url, self.api_url),
+            "console_url": args.console_url,
+            "api_url": args.api_url,
         }
 
+    def _defaults(self) -> dict[str, str | None]:
+        """The %config URLs: below the flags, the environment and .env."""
+        return {"console_url": self.console_url, "api_url": self.api_url}
+
     def _scrub_line(self, args: Any) -> None:
-        """Mask secrets typed on the line in the history; once per run."""
-        if getattr(args, "scrubbed", False):
-            return
-        args.scrubbed = True
+        """Mask secrets typed on the line in the history."""
         secrets = [s for s in (args.api_key, args.password) if isinstance(s, str) and s]
         secrets += url_passwords(vars(args).values())
         if secrets:
@@ -250,10 +259,6 @@ class GalileoMagics(Magics):
             self._controller.close()
 
 
-def _given(flag: str | None, configured: str | None) -> str | None:
-    return configured if flag is None else flag
-
-
 def login_form(
     variable: str | None = None,
     *,
@@ -273,14 +278,15 @@ def login_form(
     ``%config GalileoMagics.variable`` (``galileo_token``). The other
     arguments prefill the form; unset ones come from the GALILEO_* variables
     and ``.env`` (never a secret: secrets found there are used by the kernel
-    and not shown). The call returns at once: the token is stored when
-    "Get token" succeeds, so code that needs it belongs in a later cell.
-    Outside a kernel it raises ConfigurationError; use ``fetch_token()``.
+    and not shown), then for the URLs from ``%config GalileoMagics``. An
+    argument given as empty text is refused, as the magic's flags are. The
+    call returns at once: the token is stored when "Get token" succeeds, so
+    code that needs it belongs in a later cell. Outside a kernel it raises
+    ConfigurationError; use ``fetch_token()``.
     """
     from IPython import get_ipython
 
     from .credentials import gather
-    from .errors import ConfigurationError
 
     shell = get_ipython()
     if shell is None or getattr(shell, "kernel", None) is None:
@@ -292,14 +298,20 @@ def login_form(
     magics = _loaded_magics(shell)
     values = gather(
         {
-            "console_url": console_url or magics.console_url,
-            "api_url": api_url or magics.api_url,
+            "console_url": console_url,
+            "api_url": api_url,
             "username": username,
             "auth": auth,
             "organization_id": organization_id,
             "organization_slug": organization_slug,
-        }
+        },
+        defaults=magics._defaults(),
     )
+    if values.empty:
+        raise ConfigurationError(
+            f"login_form({values.empty[0]}='') is empty; give a value, or leave it "
+            "out to use the GALILEO_* variables, .env and %config GalileoMagics."
+        )
     auto = magics.auto_refresh if auto_refresh is None else auto_refresh
     magics._show_form(magics._variable(variable), values, auto_refresh=auto)
 

@@ -17,16 +17,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from urllib3.util.retry import Retry
 
 from .auth import (
     API_KEY_HEADERS,
+    DEFAULT_API_KEY_HEADER,
+    DEFAULT_TIMEOUT,
+    DEFAULT_TOKEN_PATH,
     Auth,
     OrganizationChoice,
     TokenResponse,
-    is_header_safe,
+    check_access_token,
 )
-from .errors import ConfigurationError, ServerError
+from .errors import ConfigurationError, GalileoMagicError, ServerError
 from .responses import (
     MAX_REDIRECTS,
     json_or_none,
@@ -34,51 +36,22 @@ from .responses import (
     parse_token,
     raise_for_status,
     read_body,
+    scrub_sent,
 )
 from .transport import (
     DEADLINE_FACTOR,
     DeadlineAdapter,
+    RedirectSafeSession,
     check_header_name,
     check_timeout,
     resolve_verify,
+    retry_policy,
 )
 from .urls import require_secure, same_origin
 
-__all__ = ["DEFAULT_API_KEY_HEADER", "DEFAULT_TIMEOUT", "GalileoClient"]
+__all__ = ["GalileoClient"]
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_API_KEY_HEADER = "Galileo-API-Key"
-DEFAULT_TOKEN_PATH = "/v1/token"
-MAX_RETRY_AFTER = 10.0
-RETRY_STATUSES = (429, 502, 503, 504)
-
-
-class _BoundedRetry(Retry):
-    """A urllib3 Retry that never waits longer than MAX_RETRY_AFTER per try."""
-
-    def parse_retry_after(self, retry_after: str) -> float:
-        return min(super().parse_retry_after(retry_after), MAX_RETRY_AFTER)
-
-
-class _Session(requests.Session):
-    """A Session that also drops API-key headers on a cross-origin redirect.
-
-    requests already strips ``Authorization`` there, but forwards custom
-    headers such as ``Galileo-API-Key`` as they are.
-    """
-
-    secret_headers: tuple[str, ...] = API_KEY_HEADERS
-
-    def rebuild_auth(
-        self, prepared_request: requests.PreparedRequest, response: requests.Response
-    ) -> None:
-        super().rebuild_auth(prepared_request, response)
-        old, new = response.request.url or "", prepared_request.url or ""
-        if not same_origin(old, new):
-            for name in self.secret_headers:
-                prepared_request.headers.pop(name, None)
 
 
 class GalileoClient:
@@ -100,26 +73,12 @@ class GalileoClient:
         self.api_key_header = check_header_name(api_key_header)
         resolve_verify(verify)
         self.token_path = "/" + token_path.lstrip("/")
-        self.session = _Session()
+        self.session = RedirectSafeSession()
         self.session.verify = verify
         self.session.max_redirects = MAX_REDIRECTS
         self.session.secret_headers = tuple({*API_KEY_HEADERS, api_key_header})
         self.session.headers["User-Agent"] = "galileo-magic"
-        retry = _BoundedRetry(
-            total=3,
-            connect=2,
-            read=0,
-            # TLS and protocol failures do not mend on their own: fail at once.
-            other=0,
-            status=2,
-            status_forcelist=RETRY_STATUSES,
-            allowed_methods=frozenset({"GET"}),
-            backoff_factor=0.25,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-            raise_on_redirect=False,
-        )
-        adapter = DeadlineAdapter(max_retries=retry, pool_maxsize=4)
+        adapter = DeadlineAdapter(max_retries=retry_policy(), pool_maxsize=4)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
@@ -143,7 +102,7 @@ class GalileoClient:
             basic=basic,
             params=organization.params(),
         )
-        return parse_token(response, body, url, auth)
+        return parse_token(response, body, url)
 
     def list_organizations(self, api_url: str, auth: Auth) -> list[dict[str, str]]:
         """The organizations the user belongs to, from POST /organizations/query."""
@@ -179,40 +138,25 @@ class GalileoClient:
     def _credentials(
         self, api_url: str, auth: Auth
     ) -> tuple[dict[str, str], tuple[str, str] | None]:
+        # Auth.__post_init__ guarantees the credentials of its method.
         if auth.method == "api-key":
-            assert auth.api_key is not None  # guaranteed by Auth.__post_init__
+            assert auth.api_key is not None
             return {self.api_key_header: auth.api_key.reveal()}, None
         assert auth.username is not None and auth.password is not None
+        pair = (auth.username, auth.password.reveal())
         if auth.method == "basic":
-            return {}, (auth.username, auth.password.reveal())
-        return {"Authorization": f"Bearer {self._login(api_url, auth)}"}, None
+            return {}, pair
+        return {"Authorization": f"Bearer {self._login(api_url, auth, pair)}"}, None
 
-    def _login(self, api_url: str, auth: Auth) -> str:
+    def _login(self, api_url: str, auth: Auth, pair: tuple[str, str]) -> str:
         """POST /login with the OAuth2 password form; return the session token."""
         url = api_url + "/login"
-        assert auth.username is not None and auth.password is not None
-        form = {
-            "grant_type": "password",
-            "username": auth.username,
-            "password": auth.password.reveal(),
-        }
-        _, body = self._exchange(
+        form = {"grant_type": "password", "username": pair[0], "password": pair[1]}
+        response, body = self._exchange(
             "POST", url, auth, OrganizationChoice(), data=form, redirects=False
         )
         token = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token:
-            raise ServerError(
-                f"POST {url} answered 200 without an access_token; check --api-url.",
-                url=f"POST {url}",
-            )
-        if not is_header_safe(token) or not token.isascii():
-            raise ServerError(
-                f"POST {url} answered 200 with an access_token holding spaces, "
-                "control or non-ASCII characters, which no Authorization header can "
-                "carry; check that --api-url points at the Galileo API.",
-                url=f"POST {url}",
-            )
-        return token
+        return check_access_token(token, f"POST {url}", response.status_code)
 
     def _verify(self) -> bool | str:
         """The CA bundle or switch for this request, read from the environment now."""
@@ -225,65 +169,18 @@ class GalileoClient:
         auth: Auth,
         organization: OrganizationChoice,
         *,
-        headers: Mapping[str, str] | None = None,
-        basic: tuple[str, str] | None = None,
         redirects: bool = True,
         **kwargs: Any,
     ) -> tuple[requests.Response, Any]:
         """Send one request and return the response with its JSON body."""
         where = f"{method} {url}"
         logger.debug("galileo-magic: %s (%s)", where, auth.method)
-        verify = self._verify()
-        unsendable = False
-        try:
-            response = self.session.request(
-                method,
-                url,
-                headers=headers,
-                auth=basic,
-                timeout=(self.timeout, self.timeout),
-                verify=verify,
-                allow_redirects=redirects,
-                stream=True,
-                **kwargs,
-            )
-        except requests.exceptions.InvalidHeader:
-            unsendable = True
-        except requests.exceptions.RequestException as exc:
-            raise network_error(exc, where, auth) from exc
-        except (UnicodeError, ValueError):
-            unsendable = True
-        if unsendable:
-            # Raised outside the except block: the cause (a UnicodeEncodeError
-            # holds the whole string) would carry the secret along.
-            raise ConfigurationError(
-                f"{where} could not be sent: a credential or setting holds a "
-                "character HTTP cannot carry (the value is not shown); check the "
-                f"credentials ({auth.fix()}) and %config GalileoMagics.api_key_header.",
-                url=where,
-            )
+        response = self._send(method, url, where, auth, redirects=redirects, **kwargs)
         with response:
-            foreign = _foreign_hop(url, response)
-            if foreign is not None:
-                origin = urlsplit(foreign)
-                raise ServerError(
-                    f"{where} was redirected to another origin, {foreign}, which got "
-                    "no credentials, so its answer is refused; set --api-url to "
-                    f"{origin.scheme}://{origin.netloc} if you trust it.",
-                    url=where,
-                    status=response.status_code,
-                )
-            if response.is_redirect and not redirects:
-                target = response.headers.get("Location", "?")
-                raise ServerError(
-                    f"{where} was redirected ({response.status_code}) to {target}; "
-                    "credentials are not sent on; set --api-url to the final address.",
-                    url=where,
-                    status=response.status_code,
-                )
+            self._check_redirect(url, where, response, auth, followed=redirects)
             # Timed from the headers, so Retry-After waits do not eat the body's time.
             deadline = time.monotonic() + self.timeout * DEADLINE_FACTOR
-            raw = read_body(response, deadline, where, auth)
+            raw = read_body(response, deadline, where)
         body = json_or_none(raw)
         if response.status_code >= 400:
             raise_for_status(response, body, raw, where, auth, organization)
@@ -297,6 +194,87 @@ class GalileoClient:
             )
         logger.debug("galileo-magic: %s -> %s", where, response.status_code)
         return response, body
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        where: str,
+        auth: Auth,
+        *,
+        headers: Mapping[str, str] | None = None,
+        basic: tuple[str, str] | None = None,
+        redirects: bool,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """The response to one request, its body unread; our error if none came."""
+        verify = self._verify()
+        failure: GalileoMagicError
+        try:
+            return self.session.request(
+                method,
+                url,
+                headers=headers,
+                auth=basic,
+                timeout=(self.timeout, self.timeout),
+                verify=verify,
+                allow_redirects=redirects,
+                stream=True,
+                **kwargs,
+            )
+        except requests.exceptions.InvalidHeader:
+            failure = _unsendable(where, auth)
+        except requests.exceptions.RequestException as exc:
+            failure = network_error(exc, where)
+        except (UnicodeError, ValueError):
+            failure = _unsendable(where, auth)
+        # Raised outside the handler: the cause would carry the secret along
+        # (a UnicodeEncodeError holds the whole string, a requests error the
+        # request with its headers and form body).
+        raise failure
+
+    def _check_redirect(
+        self,
+        url: str,
+        where: str,
+        response: requests.Response,
+        auth: Auth,
+        *,
+        followed: bool,
+    ) -> None:
+        """Refuse an answer from another origin, or a redirect not to follow.
+
+        The URLs come from the server, so they are scrubbed of what was sent.
+        """
+        foreign = _foreign_hop(url, response)
+        if foreign is not None:
+            parts = urlsplit(foreign)
+            origin = scrub_sent(f"{parts.scheme}://{parts.netloc}", response, auth)
+            raise ServerError(
+                f"{where} was redirected to another origin, "
+                f"{scrub_sent(foreign, response, auth)}, which got no credentials, "
+                f"so its answer is refused; set --api-url to {origin} if you trust it.",
+                url=where,
+                status=response.status_code,
+            )
+        if response.is_redirect and not followed:
+            target = scrub_sent(response.headers.get("Location", "?"), response, auth)
+            raise ServerError(
+                f"{where} was redirected ({response.status_code}) to {target}; "
+                "credentials are not sent on; set --api-url to the final address.",
+                url=where,
+                status=response.status_code,
+            )
+
+
+def _unsendable(where: str, auth: Auth) -> ConfigurationError:
+    """The error for a request that http.client or requests could not encode."""
+    return ConfigurationError(
+        f"{where} could not be sent: a credential or setting holds a character "
+        "HTTP cannot carry (the value is not shown); check the credentials "
+        f"({auth.fix()}) and %config GalileoMagics.api_key_header.",
+        url=where,
+    )
 
 
 def _foreign_hop(url: str, response: requests.Response) -> str | None:

@@ -13,11 +13,10 @@ import json
 import re
 import ssl
 import time
-from collections.abc import Iterable
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 import requests
 from urllib3 import exceptions as urllib3_errors
@@ -27,15 +26,16 @@ from .auth import (
     Auth,
     OrganizationChoice,
     TokenResponse,
-    is_header_safe,
+    check_access_token,
 )
 from .errors import (
     AuthenticationError,
+    GalileoMagicError,
     NetworkError,
     OrganizationError,
     ServerError,
 )
-from .transport import DeadlineExceeded
+from .transport import DeadlineExceeded, speaks_plain_http
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -45,27 +45,18 @@ __all__ = [
     "parse_token",
     "raise_for_status",
     "read_body",
+    "scrub_sent",
 ]
 
 MAX_BODY_BYTES = 1 << 20
 MAX_REDIRECTS = 5
-# OpenSSL's words when the bytes after our ClientHello are not TLS at all:
-# the server answered in plain HTTP.
-_NOT_TLS = (
-    "WRONG_VERSION_NUMBER",
-    "RECORD_LAYER_FAILURE",
-    "UNKNOWN_PROTOCOL",
-    "PACKET_LENGTH_TOO_LONG",
-    "HTTP_REQUEST",
-)
 
 
-def read_body(
-    response: requests.Response, deadline: float, where: str, auth: Auth
-) -> bytes:
+def read_body(response: requests.Response, deadline: float, where: str) -> bytes:
     """Read at most MAX_BODY_BYTES before the deadline, so no server can stall us."""
     chunks: list[bytes] = []
     size = 0
+    failure: GalileoMagicError
     try:
         # read1 returns whatever has arrived, so a dripping server meets the deadline.
         while chunk := response.raw.read1(16384, decode_content=True):
@@ -84,9 +75,12 @@ def read_body(
                     url=where,
                 )
             chunks.append(chunk)
+        return b"".join(chunks)
     except (requests.exceptions.RequestException, urllib3_errors.HTTPError) as exc:
-        raise network_error(exc, where, auth) from exc
-    return b"".join(chunks)
+        failure = network_error(exc, where)
+    # Raised outside the handler: the requests error holds the request, its
+    # headers and form body included, and must not ride along.
+    raise failure
 
 
 def json_or_none(raw: bytes) -> Any:
@@ -97,64 +91,32 @@ def json_or_none(raw: bytes) -> Any:
         return None
 
 
-def parse_token(
-    response: requests.Response, body: Any, url: str, auth: Auth
-) -> TokenResponse:
-    """Check a GET /v1/token answer's fields and keep them as a TokenResponse."""
+def parse_token(response: requests.Response, body: Any, url: str) -> TokenResponse:
+    """Check a GET /v1/token answer's fields and keep them as a TokenResponse.
+
+    ``expires_at`` is only checked to be there: tokens.parse_expiry reads it
+    when the token is built, and names the URL if it cannot.
+    """
     where = f"GET {url}"
     if not isinstance(body, dict):
         raise ServerError(
             f"{where} answered JSON that is not an object; check --api-url.",
             url=where,
         )
-    token = body.get("access_token")
-    if not isinstance(token, str) or not token:
-        raise ServerError(
-            f"{where} answered {response.status_code} without an access_token; "
-            "check that --api-url points at the Galileo API.",
-            url=where,
-            status=response.status_code,
-        )
-    if not (is_header_safe(token) and token.isascii()):
-        # Never shown: it is a secret, and it is what goes in the header.
-        raise ServerError(
-            f"{where} answered {response.status_code} with an access_token holding "
-            "spaces, control or non-ASCII characters, which no Authorization "
-            "header can carry; check that --api-url points at the Galileo API.",
-            url=where,
-            status=response.status_code,
-        )
-    expires_at = body.get("expires_at")
-    if expires_at in (None, ""):
+    token = check_access_token(body.get("access_token"), where, response.status_code)
+    if body.get("expires_at") in (None, ""):
         raise ServerError(
             f"{where} answered a token without expires_at; check that --api-url "
             "points at the Galileo API.",
             url=where,
         )
-    if not _looks_like_time(expires_at):
-        shown = repr(expires_at)[:60]
-        raise ServerError(
-            f"{where} answered expires_at={shown}, which is not an ISO 8601 time or "
-            "epoch seconds; check that --api-url points at the Galileo API.",
-            url=where,
-        )
-    token_type = body.get("token_type") or "bearer"
     return TokenResponse(
         access_token=token,
-        token_type=str(token_type),
+        token_type=str(body.get("token_type") or "bearer"),
         expires_at=body["expires_at"],
         server_date=_server_date(response),
         url=response.url or url,
     )
-
-
-def _looks_like_time(value: Any) -> bool:
-    """A cheap shape check; tokens.parse_expiry does the real parsing."""
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, (int, float)):
-        return True
-    return isinstance(value, str) and value.strip()[:1] in "+-0123456789"
 
 
 def _server_date(response: requests.Response) -> datetime | None:
@@ -199,7 +161,7 @@ def _mentions_organization(body: Any) -> bool:
             for d in detail
             if isinstance(d, dict)
         )
-    return isinstance(detail, str) and "rganization" in detail
+    return isinstance(detail, str) and "organization" in detail.lower()
 
 
 def raise_for_status(
@@ -212,7 +174,7 @@ def raise_for_status(
 ) -> None:
     """Raise the error of our tree that a 4xx or 5xx answer stands for."""
     status = response.status_code
-    detail = _scrub(_detail(body, raw), _sent_secrets(response, auth))
+    detail = scrub_sent(_detail(body, raw), response, auth)
     said = f"{status} {detail}" if detail else str(status)
     if status in (401, 403):
         raise AuthenticationError(
@@ -227,13 +189,11 @@ def raise_for_status(
             url=where,
             status=status,
         )
+    wait = response.headers.get("Retry-After", "").strip()[:40]
     if status == 429:
-        wait = response.headers.get("Retry-After", "").strip()[:40]
-        fix = (
-            f"the server asks to wait (Retry-After: {wait}), run it again then"
-            if wait
-            else "wait a minute and run it again"
-        )
+        fix = "wait a minute and run it again"
+        if wait:
+            fix = f"the server asks to wait (Retry-After: {wait}), run it again then"
     elif status >= 500:
         fix = "the server failed; try again later"
     else:
@@ -241,8 +201,12 @@ def raise_for_status(
     raise ServerError(f"{where} answered {said}; {fix}.", url=where, status=status)
 
 
-def network_error(exc: Exception, where: str, auth: Auth) -> NetworkError | ServerError:
-    """Name what went wrong on the wire; requests hides it under MaxRetryError."""
+def network_error(exc: Exception, where: str) -> NetworkError | ServerError:
+    """Name what went wrong on the wire; requests hides it under MaxRetryError.
+
+    The message names the innermost error's type; raise the result outside
+    the ``except`` block, so that no request (headers, form body) is chained.
+    """
     root = _root_cause(exc)
     if isinstance(exc, requests.exceptions.TooManyRedirects):
         return ServerError(
@@ -253,7 +217,7 @@ def network_error(exc: Exception, where: str, auth: Auth) -> NetworkError | Serv
     tls = isinstance(exc, requests.exceptions.SSLError) or isinstance(
         root, (urllib3_errors.SSLError, ssl.SSLError)
     )
-    if tls and _speaks_plain_http(root):
+    if tls and speaks_plain_http(root):
         origin = urlsplit(where.partition(" ")[2])
         reason = f"the server at https://{origin.netloc} does not speak HTTPS"
         fix = f"use http://{origin.netloc} for a local server"
@@ -282,16 +246,8 @@ def network_error(exc: Exception, where: str, auth: Auth) -> NetworkError | Serv
         fix = "check --api-url/--console-url and that the server is running"
     else:
         reason, fix = "the request failed", "check --api-url"
-    return NetworkError(f"{where} failed: {reason}; {fix}.", url=where)
-
-
-def _speaks_plain_http(root: BaseException) -> bool:
-    """Whether a TLS failure is the server answering our handshake in plain HTTP."""
-    reason = getattr(root, "reason", None)
-    if isinstance(reason, str) and reason in _NOT_TLS:
-        return True
-    text = str(root).upper().replace(" ", "_")
-    return any(words in text for words in _NOT_TLS)
+    cause = _innermost(root).__class__.__name__
+    return NetworkError(f"{where} failed: {reason} ({cause}); {fix}.", url=where)
 
 
 def _root_cause(exc: BaseException) -> BaseException:
@@ -307,20 +263,35 @@ def _root_cause(exc: BaseException) -> BaseException:
     return seen
 
 
+def _innermost(root: BaseException) -> BaseException:
+    """The error under ``root`` that urllib3 raised it from, if any."""
+    for _ in range(6):
+        inner = root.__cause__
+        if inner is None and not root.__suppress_context__:
+            inner = root.__context__
+        if inner is None:
+            break
+        root = inner
+    return root
+
+
+def scrub_sent(text: str, response: requests.Response, auth: Auth) -> str:
+    """``text`` (a detail, a URL) with every secret this exchange sent masked."""
+    for secret in _sent_secrets(response, auth):
+        text = text.replace(secret, "***")
+    return text
+
+
 def _sent_secrets(response: requests.Response, auth: Auth) -> list[str]:
     """Every secret this exchange sent, in every form a server might echo."""
     secrets = auth.secrets()
-    for name, value in response.request.headers.items():
-        if name.lower() == "authorization" or name in API_KEY_HEADERS:
-            secrets += [value, value.partition(" ")[2]]
+    for hop in [*response.history, response]:
+        for name, value in hop.request.headers.items():
+            if name.lower() == "authorization" or name in API_KEY_HEADERS:
+                secrets += [value, value.partition(" ")[2]]
     if auth.method == "basic" and auth.username and auth.password:
         pair = f"{auth.username}:{auth.password.reveal()}".encode()
         secrets.append(base64.b64encode(pair).decode())
+    # As a URL would carry them, too.
+    secrets += [encode(s, safe="") for s in secrets for encode in (quote, quote_plus)]
     return sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
-
-
-def _scrub(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text

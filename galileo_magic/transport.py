@@ -1,4 +1,7 @@
-"""How requests reach the server: a deadline on answers, and checked settings.
+"""How requests reach the server: retries, redirects, deadlines, settings.
+
+GET is retried at most twice in all (on 429, 502, 503, 504 and failed
+connections); API-key headers never follow a redirect to another origin.
 
 A socket read timeout bounds each ``recv``, not the whole answer: a server
 that drips one byte of its status line or headers every half timeout would
@@ -23,22 +26,30 @@ import threading
 import time
 from typing import Any
 
+import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ReadTimeoutError
+from urllib3.util.retry import Retry
 
+from .auth import API_KEY_HEADERS
 from .errors import ConfigurationError
+from .urls import same_origin
 
 __all__ = [
     "CA_BUNDLE_VARIABLES",
     "DEADLINE_FACTOR",
+    "MAX_RETRY_AFTER",
     "DeadlineAdapter",
     "DeadlineExceeded",
+    "RedirectSafeSession",
     "ca_bundle",
     "check_header_name",
     "check_timeout",
     "resolve_verify",
+    "retry_policy",
+    "speaks_plain_http",
 ]
 
 # The status line and headers get this many read timeouts in all.
@@ -49,6 +60,63 @@ CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
 VERIFY_SETTING = "the verify setting"
 # RFC 7230 token: the characters a header name may hold.
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+MAX_RETRY_AFTER = 10.0
+RETRY_STATUSES = (429, 502, 503, 504)
+# OpenSSL's words when the bytes after our ClientHello are not TLS at all:
+# the server answered in plain HTTP.
+_NOT_TLS = frozenset(
+    "WRONG_VERSION_NUMBER RECORD_LAYER_FAILURE UNKNOWN_PROTOCOL "
+    "PACKET_LENGTH_TOO_LONG HTTP_REQUEST".split()
+)
+
+
+class _BoundedRetry(Retry):
+    """A urllib3 Retry that never waits longer than MAX_RETRY_AFTER per try."""
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        return min(super().parse_retry_after(retry_after), MAX_RETRY_AFTER)
+
+
+def retry_policy() -> Retry:
+    """At most two retries in all: statuses for GET, failed connections for any.
+
+    urllib3 lets a zero counter fall back to ``total``, so ``total`` is what
+    bounds a mix (a refused connection, then a 503). A connection that failed
+    never sent the request, so retrying it is safe for POST too.
+    """
+    return _BoundedRetry(
+        total=2,
+        connect=2,
+        read=0,
+        # TLS and protocol failures do not mend on their own: fail at once.
+        other=0,
+        status=2,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset({"GET"}),
+        backoff_factor=0.25,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        raise_on_redirect=False,
+    )
+
+
+class RedirectSafeSession(requests.Session):
+    """A Session that also drops API-key headers on a cross-origin redirect.
+
+    requests already strips ``Authorization`` there, but forwards custom
+    headers such as ``Galileo-API-Key`` as they are.
+    """
+
+    secret_headers: tuple[str, ...] = API_KEY_HEADERS
+
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        super().rebuild_auth(prepared_request, response)
+        old, new = response.request.url or "", prepared_request.url or ""
+        if not same_origin(old, new):
+            for name in self.secret_headers:
+                prepared_request.headers.pop(name, None)
 
 
 class DeadlineExceeded(ReadTimeoutError):
@@ -115,11 +183,13 @@ class _DeadlineMixin:
 
     def getresponse(self) -> Any:
         sock, limit = self.sock, self.timeout
+        # misc: mypy cannot see that the connection class mixed in after this
+        # one defines getresponse.
         if sock is None or not isinstance(limit, (int, float)) or limit <= 0:
             return super().getresponse()  # type: ignore[misc]
         entry = _watchdog.watch(sock, time.monotonic() + limit * DEADLINE_FACTOR)
         try:
-            response = super().getresponse()  # type: ignore[misc]
+            response = super().getresponse()  # type: ignore[misc]  # as above
         except BaseException:
             if _watchdog.release(entry):
                 raise _too_slow() from None
@@ -160,6 +230,15 @@ class DeadlineAdapter(HTTPAdapter):
             "http": _HTTPPool,
             "https": _HTTPSPool,
         }
+
+
+def speaks_plain_http(error: BaseException) -> bool:
+    """Whether a TLS failure is the server answering our handshake in plain HTTP."""
+    reason = getattr(error, "reason", None)
+    if isinstance(reason, str) and reason in _NOT_TLS:
+        return True
+    text = str(error).upper().replace(" ", "_")
+    return any(words in text for words in _NOT_TLS)
 
 
 def check_timeout(timeout: Any) -> float:

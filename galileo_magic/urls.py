@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from .errors import ConfigurationError
 
@@ -42,36 +42,47 @@ def normalize_url(url: str, *, what: str = "console URL") -> str:
         raise ConfigurationError(
             f"The {what} {shown} contains whitespace or a control character; {fix}."
         )
-    if "://" not in text:
-        scheme = text.partition(":")[0].lower()
-        if scheme in ("http", "https"):
-            raise ConfigurationError(
-                f"The {what} {shown} lacks the // after {scheme}:; {fix}."
-            )
-        bare = _BARE_SCHEME.match(text)
-        if bare and scheme != "localhost" and "@" not in text.split("/")[0]:
-            raise ConfigurationError(
-                f"The {what} {shown} is not http(s) (scheme {bare['scheme']!r}); {fix}."
-            )
-        text = "https://" + text
+    parts = _split(_with_scheme(text, f"The {what} {shown}", fix), what, shown, fix)
+    netloc = _bracket(parts.hostname or "")
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+def _with_scheme(text: str, subject: str, fix: str) -> str:
+    """``text`` with ``https://`` in front when it names no scheme at all."""
+    if "://" in text:
+        return text
+    scheme = text.partition(":")[0].lower()
+    if scheme in ("http", "https"):
+        raise ConfigurationError(f"{subject} lacks the // after {scheme}:; {fix}.")
+    bare = _BARE_SCHEME.match(text)
+    if bare and scheme != "localhost" and "@" not in text.split("/")[0]:
+        raise ConfigurationError(
+            f"{subject} is not http(s) (scheme {bare['scheme']!r}); {fix}."
+        )
+    return "https://" + text
+
+
+def _split(text: str, what: str, shown: str, fix: str) -> SplitResult:
+    """The parts of an http(s) URL with a usable host, port and nothing else."""
+    subject = f"The {what} {shown}"
     try:
         parts = urlsplit(text)
     except ValueError as exc:
-        raise ConfigurationError(
-            f"The {what} {shown} is not a URL ({exc}); {fix}."
-        ) from None
+        raise ConfigurationError(f"{subject} is not a URL ({exc}); {fix}.") from None
     if parts.scheme not in ("http", "https"):
-        raise ConfigurationError(f"The {what} {shown} is not http(s); {fix}.")
+        raise ConfigurationError(f"{subject} is not http(s); {fix}.")
     try:
         host, port = parts.hostname, parts.port
     except ValueError:
-        raise ConfigurationError(f"The {what} {shown} has a bad port; {fix}.") from None
+        raise ConfigurationError(f"{subject} has a bad port; {fix}.") from None
     if port == 0:
         raise ConfigurationError(
-            f"The {what} {shown} has port 0, which no server listens on; {fix}."
+            f"{subject} has port 0, which no server listens on; {fix}."
         )
     if not host:
-        raise ConfigurationError(f"The {what} {shown} has no host; {fix}.")
+        raise ConfigurationError(f"{subject} has no host; {fix}.")
     if parts.username is not None or parts.password is not None:
         # Printing the URL back would echo the embedded password.
         raise ConfigurationError(
@@ -79,9 +90,8 @@ def normalize_url(url: str, *, what: str = "console URL") -> str:
             "credentials with the flags or GALILEO_* variables."
         )
     if parts.query or parts.fragment:
-        raise ConfigurationError(f"The {what} {shown} has a query or fragment; {fix}.")
-    netloc = _bracket(host) + ("" if port is None else f":{port}")
-    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+        raise ConfigurationError(f"{subject} has a query or fragment; {fix}.")
+    return parts
 
 
 def api_url_from_console(console_url: str) -> str:

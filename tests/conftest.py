@@ -18,9 +18,14 @@ from galileo_magic.sandbox import seed as demo
 def clean_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
-    """No GALILEO_* variable and no .env leak in from the machine running tests."""
+    """No GALILEO_* variable, CA bundle or .env leaks in from the machine.
+
+    The CA bundle variables go too: the tests talk only to loopback servers,
+    and those with TLS bring their own CA (trustme).
+    """
+    bundles = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
     for name in list(os.environ):
-        if name.startswith("GALILEO_") or name in ("REQUESTS_CA_BUNDLE",):
+        if name.startswith("GALILEO_") or name in bundles:
             monkeypatch.delenv(name)
     workdir = tmp_path_factory.mktemp("cwd")
     monkeypatch.chdir(workdir)

@@ -332,6 +332,60 @@ class BlackHole:
             sock.close()
 
 
+class AnswerThenGone:
+    """A loopback listener that answers one request with 503, then is gone.
+
+    It stops listening as soon as it accepts that first connection, so every
+    retry after the 503 meets a refused connection: a GET that mixes a status
+    retry with connection retries.
+    """
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(1)
+        self.port = self.listener.getsockname()[1]
+        self.answered = 0
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _serve(self) -> None:
+        try:
+            conn, _ = self.listener.accept()
+        except OSError:
+            return
+        finally:
+            self.listener.close()
+        body = json.dumps({"detail": "Service Unavailable"}).encode()
+        with conn:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                request += chunk
+            conn.sendall(
+                b"HTTP/1.1 503 Service Unavailable\r\n"
+                b"Content-Type: application/json\r\nConnection: close\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            self.answered += 1
+
+    def close(self) -> None:
+        try:
+            # Wakes an accept() still waiting; close() alone would not.
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed after its one answer
+        self.listener.close()
+        self._thread.join(5)
+
+
 def tls_context(ca: Any) -> ssl.SSLContext:
     """A server-side TLS context with a trustme certificate for 127.0.0.1."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -283,3 +283,56 @@ def test_magic_empty_api_key_flag_is_refused_not_prompted(
         "ConfigurationError: The API key given is empty; "
     )
     assert "galileo_token" not in shell.user_ns
+
+
+def test_gather_config_defaults_rank_below_environment_and_dotenv() -> None:
+    defaults = {"console_url": "https://config.example", "api_url": "https://cfg.api"}
+
+    from_env = gather(
+        {},
+        environ={"GALILEO_CONSOLE_URL": "https://env.example"},
+        dotenv={"GALILEO_API_URL": "https://dotenv.api"},
+        defaults=defaults,
+    )
+
+    assert from_env.console_url == "https://env.example"
+    assert from_env.api_url == "https://dotenv.api"
+    assert from_env.sources["console_url"] == "environment"
+    assert from_env.sources["api_url"] == ".env"
+
+
+def test_gather_config_defaults_fill_urls_nothing_else_gives() -> None:
+    values = gather(
+        {"api_key": "k"},
+        environ={},
+        dotenv={},
+        defaults={"console_url": " https://console.acme.io ", "api_url": None},
+    )
+
+    assert values.console_url == "https://console.acme.io"
+    assert values.sources["console_url"] == "config"
+    assert build_request(values).api_url == "https://api.acme.io"
+
+
+def test_gather_config_defaults_give_only_urls() -> None:
+    values = gather(
+        {},
+        environ={},
+        dotenv={},
+        defaults={"api_key": "config-key", "organization_slug": "acme-labs"},
+    )
+
+    assert values.api_key is None and values.organization_slug is None
+    assert values.sources == {}
+
+
+def test_gather_config_defaults_never_replace_an_empty_argument() -> None:
+    values = gather(
+        {"api_key": "k", "console_url": ""},
+        environ={},
+        dotenv={},
+        defaults={"console_url": "https://console.acme.io"},
+    )
+
+    with pytest.raises(ConfigurationError, match="The console URL given is empty"):
+        build_request(values)

@@ -8,6 +8,7 @@ countdown held before the fault are left as they were.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ from galileo_magic.magics import GalileoMagics
 from galileo_magic.protocol import GalileoClient
 from galileo_magic.sandbox import SandboxServer
 from galileo_magic.sandbox.seed import DEMO_API_KEY
+from galileo_magic.tokens import GalileoToken
 
 CANARY_KEY = "gsk-canary-faults-7f3a9c1e5b"
 TIMEOUT = 0.5
@@ -43,6 +45,9 @@ class Fault:
     error: type[GalileoMagicError]
     says: tuple[str, ...]
     status: int | None = None
+    # Refused when the token is built from the answer (fetch_token, the
+    # magic); GalileoClient.get_token returns the answer as the server sent it.
+    built: bool = False
 
 
 FAULTS = [
@@ -70,7 +75,7 @@ FAULTS = [
     Fault("truncated", ServerError, ("not JSON", "--api-url"), 200),
     Fault("no-token", ServerError, ("without an access_token", "--api-url"), 200),
     Fault("no-expiry", ServerError, ("without expires_at", "--api-url")),
-    Fault("bad-expiry", ServerError, ("'next tuesday'", "--api-url")),
+    Fault("bad-expiry", ServerError, ("'next tuesday'", "--api-url"), built=True),
     Fault("oversized", ServerError, ("more than 1048576 bytes", "--api-url")),
     Fault("redirect-loop", ServerError, ("redirect loop", "--api-url")),
     Fault("redirect-away", ServerError, ("another origin", "if you trust it")),
@@ -127,12 +132,18 @@ def test_get_token_fault_raises_one_clear_line(
     auth = Auth("api-key", api_key=Secret(CANARY_KEY))
     url = servers[fault.case]
     try:
-        with pytest.raises(fault.error) as caught:
-            client.get_token(url, auth, OrganizationChoice())
+        if fault.built:
+            answer = client.get_token(url, auth, OrganizationChoice())
+            with pytest.raises(fault.error) as caught:
+                GalileoToken.from_response(answer)
+        else:
+            with pytest.raises(fault.error) as caught:
+                client.get_token(url, auth, OrganizationChoice())
     finally:
         client.close()
     check_message(caught.value, fault, url)
-    assert caught.value.url == f"GET {url}/v1/token"
+    where = f"{url}/v1/token" if fault.built else f"GET {url}/v1/token"
+    assert caught.value.url == where
 
 
 def galileo_magics(shell: InteractiveShell) -> GalileoMagics:
@@ -169,6 +180,44 @@ def test_magic_fault_keeps_token_and_countdown(
     assert token.access_token == value
     held = galileo_magics(shell).registry.get("galileo_token")
     assert held is session and held.timer is timer and timer.running
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    ("case", "method"),
+    [
+        ("refused", "api-key"),
+        ("refused", "oauth2"),
+        ("stall", "oauth2"),
+        ("tls", "api-key"),
+        ("plain-http", "api-key"),
+        ("drip", "api-key"),
+        ("drip-headers", "api-key"),
+        ("redirect-loop", "api-key"),
+    ],
+)
+def test_get_token_wire_failure_chains_no_request(
+    case: str, method: str, servers: dict[str, str]
+) -> None:
+    # A requests error holds the request: its headers and the /login form.
+    client = GalileoClient(timeout=TIMEOUT)
+    if method == "oauth2":
+        auth = Auth("oauth2", username="ada", password=Secret(CANARY_KEY))
+    else:
+        auth = Auth("api-key", api_key=Secret(CANARY_KEY))
+    try:
+        with pytest.raises((NetworkError, ServerError)) as caught:
+            client.get_token(servers[case], auth, OrganizationChoice())
+    finally:
+        client.close()
+
+    error = caught.value
+    assert error.__cause__ is None and error.__context__ is None
+    if isinstance(error, NetworkError) and case != "drip":
+        # What went wrong underneath is still named, by its type.
+        assert re.search(r" \([A-Za-z]+(Error|Exceeded)\); ", str(error)), error
+    if case == "refused":
+        assert "refused (ConnectionRefusedError); " in str(error)
 
 
 @pytest.mark.timeout(30)

@@ -6,7 +6,6 @@ request header, so "taken literally" is checked on the wire.
 
 from __future__ import annotations
 
-import io
 import os
 import sqlite3
 import subprocess
@@ -21,7 +20,6 @@ from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
 from galileo_magic.credentials import gather
-from galileo_magic.history import secret_words, typed_forms
 from galileo_magic.sandbox import SandboxServer
 from galileo_magic.sandbox import seed as demo
 
@@ -126,18 +124,6 @@ def test_magic_dotenv_key_sent_literally(
     result = shell.run_cell(f"%galileo_token --quiet --api-url {faults.url('ok')}")
     assert result.success, result.error_in_exec
     assert sent_key(faults) == "k-${USER}-{x}"
-
-
-@pytest.mark.timeout(20)
-def test_magic_without_stdin_or_credentials_fails_at_once(
-    shell: InteractiveShell,
-) -> None:
-    assert not sys.stdin.isatty()
-    result = shell.run_cell("%galileo_token")
-    assert isinstance(result.error_in_exec, UsageError)
-    message = str(result.error_in_exec)
-    for name in ("GALILEO_API_KEY", "GALILEO_USERNAME", "GALILEO_PASSWORD"):
-        assert name in message
 
 
 @pytest.mark.timeout(120)
@@ -249,15 +235,6 @@ def test_magic_secret_masked_even_when_line_fails_early(
         assert "canary" not in text
 
 
-def test_typed_forms_finds_quoted_and_escaped_words() -> None:
-    line = '--api-key "a\\"b" --password=\'p w\' --org-slug x'
-    assert typed_forms(line, ['a"b', "p w"]) == ['"a\\"b"', "'p w'"]
-
-
-def test_secret_words_guesses_after_secret_flags() -> None:
-    assert secret_words("--api-key K --pass=P --org-slug 'x") == ["K", "P"]
-
-
 @pytest.mark.timeout(60)
 def test_magic_in_terminal_ipython_masks_history(
     tmp_path: Path, sandbox: SandboxServer
@@ -336,94 +313,3 @@ def test_magic_short_typed_secret_masks_only_its_own_word(
     expected = "get_ipython().run_line_magic('galileo_token', '--quiet --api-key ***')"
     assert parsed.strip() == expected
     assert raw.strip() == "%galileo_token --quiet --api-key ***"
-
-
-def test_secret_words_guesses_after_misspelled_flags_and_in_urls() -> None:
-    line = (
-        "--pasword P1 --passwrd=P2 --apikye K1 --pw P3 --token T "
-        "--username ada --org-slug acme --api-url http://u:P4@h:1/x"
-    )
-    assert secret_words(line) == ["P1", "P2", "K1", "P3", "T", "P4"]
-
-
-class Terminal(io.StringIO):
-    """A standard input that says it is a terminal, so the magic prompts."""
-
-    def isatty(self) -> bool:
-        return True
-
-
-@pytest.fixture
-def asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """A terminal's standard input, and each prompt shown there in turn."""
-    monkeypatch.setattr(sys, "stdin", Terminal())
-    return []
-
-
-def reply_with(
-    monkeypatch: pytest.MonkeyPatch, asked: list[str], replies: list[object]
-) -> None:
-    def answer(prompt: str = "") -> str:
-        asked.append(prompt)
-        reply = replies.pop(0)
-        if isinstance(reply, BaseException):
-            raise reply
-        return str(reply)
-
-    monkeypatch.setattr("getpass.getpass", answer)
-    monkeypatch.setattr("builtins.input", answer)
-
-
-@pytest.mark.parametrize("cancel", [KeyboardInterrupt(), EOFError()])
-@pytest.mark.parametrize(
-    ("flags", "before"),
-    [
-        ("", []),
-        ("--username ada --password", []),
-        ("--password", []),
-        ("--password", ["ada"]),
-    ],
-)
-def test_magic_prompt_cancelled_keeps_held_token(
-    flags: str,
-    before: list[str],
-    cancel: BaseException,
-    asked: list[str],
-    shell: InteractiveShell,
-    sandbox: SandboxServer,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    monkeypatch.setenv("GALILEO_API_URL", sandbox.url)
-    line = f"%galileo_token --quiet --api-key {demo.DEMO_API_KEY}"
-    assert shell.run_cell(line).success
-    held = shell.user_ns["galileo_token"]
-    reply_with(monkeypatch, asked, [*before, cancel])
-
-    result = shell.run_cell(f"%galileo_token {flags}")
-
-    assert type(result.error_in_exec) is UsageError
-    assert "cancelled; the token already held is kept" in str(result.error_in_exec)
-    assert result.error_in_exec.__context__ is None
-    assert "Traceback" not in capsys.readouterr().err
-    assert shell.user_ns["galileo_token"] is held
-    assert len(asked) == len(before) + 1
-
-
-def test_magic_bare_password_asks_user_name_then_password(
-    asked: list[str],
-    shell: InteractiveShell,
-    sandbox: SandboxServer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # A wrong API key in the environment: only the password flow can succeed.
-    monkeypatch.setenv("GALILEO_CONSOLE_URL", sandbox.url)
-    monkeypatch.setenv("GALILEO_API_KEY", "gsk-not-the-one-asked-for")
-    reply_with(monkeypatch, asked, [demo.DEMO_EMAIL, demo.DEMO_PASSWORD])
-
-    result = shell.run_cell("%galileo_token --quiet --password")
-
-    assert result.success, result.error_in_exec
-    assert asked == ["Galileo user name: ", "Galileo password (hidden): "]
-    assert shell.user_ns["galileo_token"].access_token
-    assert demo.DEMO_PASSWORD not in "".join(shell.user_ns["In"])

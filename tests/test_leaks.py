@@ -338,3 +338,29 @@ def test_saved_notebook_after_unexpected_error_holds_no_secret(
     assert_clean(saved, canary_sandbox, "the saved notebook")
     assert "Traceback" not in saved and "run_line_magic" not in saved
     assert saved.count("UsageError: Unexpected RuntimeError") == 2
+
+
+def test_whos_shows_the_ends_of_the_raw_token(
+    shell: InteractiveShell, canary_env: None
+) -> None:
+    """A known limit, pinned so that a change is noticed.
+
+    ``%whos`` prints ``str()`` of each variable, and ``str(galileo_token)``
+    is the raw token by design (so ``f"Bearer {galileo_token}"`` works).
+    IPython cuts a value of 50 characters or more to its first and last 25.
+    """
+    assert shell.run_cell("%galileo_token --quiet").success
+    raw = shell.user_ns["galileo_token"].access_token
+    assert len(raw) >= 50
+
+    with capture_output() as captured:
+        shell.run_line_magic("whos", "")
+
+    (line,) = [
+        row for row in captured.stdout.splitlines() if row.startswith("galileo_token")
+    ]
+    assert line.split() == [
+        "galileo_token",
+        "GalileoToken",
+        f"{raw[:25]}<...>{raw[-25:]}",
+    ]

@@ -15,10 +15,12 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
 
 from galileo_magic import AuthenticationError, GalileoMagicError, fetch_token
 from galileo_magic.lifecycle import RefreshTimer, Registry, TokenSession
@@ -273,7 +275,9 @@ def test_refresh_timer_survives_a_failing_callback(
         timer.stop()
 
 
-def test_refresh_timer_wraps_unexpected_fetch_errors() -> None:
+def test_refresh_timer_wraps_unexpected_fetch_errors(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     token = GalileoToken(
         "eyJunexpected-token-0000",
         datetime.now(timezone.utc) + timedelta(seconds=1.5),
@@ -281,7 +285,7 @@ def test_refresh_timer_wraps_unexpected_fetch_errors() -> None:
     seen = Recorder()
 
     def broken() -> GalileoToken:
-        raise KeyError("not a GalileoMagicError")
+        raise KeyError("not a GalileoMagicError, canary-in-text")
 
     timer = seen.timer(token, broken, margin=1, retry_delay=0.1)
     timer.start()
@@ -291,7 +295,10 @@ def test_refresh_timer_wraps_unexpected_fetch_errors() -> None:
         timer.stop()
 
     assert "KeyError" in str(seen.errors[0])
-    assert isinstance(seen.errors[0].__cause__, KeyError)
+    # Its type only: the text of an unexpected error may hold a secret.
+    assert seen.errors[0].__cause__ is None and seen.errors[0].__context__ is None
+    assert "canary-in-text" not in str(seen.errors[0]) + caplog.text
+    assert "refresh failed: KeyError" in caplog.text
 
 
 def test_refresh_timer_refresh_comes_halfway_when_margin_exceeds_lifetime() -> None:
@@ -308,17 +315,38 @@ def test_refresh_timer_refresh_comes_margin_before_expiry() -> None:
     assert 3290 < timer.seconds_until_refresh() <= 3300
 
 
-def test_refresh_timer_refuses_an_already_expired_token() -> None:
-    token = GalileoToken("eyJcurrent-token-0000000", _in(seconds=1.5))
-    stale = GalileoToken("eyJstale-token-000000000", _in(seconds=-5))
-    seen = Recorder()
-    timer = seen.timer(token, lambda: stale, margin=1, retry_delay=0.1)
+def test_refresh_timer_refresh_at_is_its_schedule_on_the_server_clock() -> None:
+    skew = timedelta(hours=1)
+    token = GalileoToken(
+        "eyJschedule-token-000000", _in(seconds=60) + skew, clock_skew=skew
+    )
+    timer = RefreshTimer(token, lambda: token, margin=300)
+    assert timer.refresh_at() is None
 
     timer.start()
     try:
-        assert seen.failed.wait(DEADLINE)
+        at = timer.refresh_at()
     finally:
         timer.stop()
+
+    # Half-way, as the margin is longer than the token lives; on the server's
+    # clock, as the token's expiry is.
+    assert at is not None
+    assert 29 < (token.expires_at - at).total_seconds() <= 31
+    assert timer.refresh_at() is None
+
+
+def test_refresh_timer_refuses_an_already_expired_token() -> None:
+    token = GalileoToken("eyJcurrent-token-0000000", _in(seconds=1.5))
+    seen = Recorder()
+    with SandboxServer(ttl=-5) as stale_sandbox:
+        # The refetch the magic gives its timers refuses a token born expired.
+        timer = seen.timer(token, fetcher(stale_sandbox), margin=1, retry_delay=0.1)
+        timer.start()
+        try:
+            assert seen.failed.wait(DEADLINE)
+        finally:
+            timer.stop()
 
     assert token.access_token == "eyJcurrent-token-0000000"
     assert "already expired" in str(seen.errors[0])
@@ -422,6 +450,31 @@ def test_magic_refresh_shows_in_countdown(shell: InteractiveShell) -> None:
 
     assert view.message == ""
     assert view.state == "active"
+
+
+@pytest.mark.usefixtures("short_env")
+def test_magic_countdown_refresh_at_follows_the_timer(shell: InteractiveShell) -> None:
+    # A stand-in kernel, so the magic shows the countdown widget.
+    shell.kernel = SimpleNamespace(_allow_stdin=False)  # type: ignore[attr-defined]
+    shell.run_line_magic("config", f"GalileoMagics.refresh_margin = {MARGIN}")
+    with capture_output():
+        shell.run_line_magic("galileo_token", "--auto-refresh")
+        shell.run_line_magic("galileo_token", "--var plain")
+    session = magics_of(shell).registry.get("galileo_token")
+    view, timer = session.view, session.timer
+    assert isinstance(view, CountdownWidget)
+
+    def in_step() -> bool:
+        at = timer.refresh_at()
+        return at is not None and view.refresh_at_ms == at.timestamp() * 1000
+
+    assert wait_until(in_step)
+    # Tokens live 3 s and the margin is 2 s: the refresh comes half-way, later
+    # than "margin before expiry", and the countdown says so.
+    assert 0 < view.expires_at_ms - view.refresh_at_ms < MARGIN * 1000
+    first = view.refresh_at_ms
+    assert wait_until(lambda: view.refresh_at_ms > first and in_step())
+    assert magics_of(shell).registry.get("plain").view.refresh_at_ms == 0
 
 
 @pytest.mark.usefixtures("short_env")

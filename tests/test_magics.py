@@ -76,6 +76,47 @@ def test_magic_config_api_url_is_used(
     assert shell.user_ns["galileo_token"].api_url == sandbox.url
 
 
+@pytest.mark.parametrize("where", ["environment", ".env"])
+def test_magic_config_console_url_ranks_below_environment_and_dotenv(
+    shell: InteractiveShell,
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+) -> None:
+    monkeypatch.setenv("GALILEO_API_KEY", demo.DEMO_API_KEY)
+    if where == "environment":
+        monkeypatch.setenv("GALILEO_CONSOLE_URL", sandbox.url)
+    else:
+        Path(".env").write_text(f"GALILEO_CONSOLE_URL={sandbox.url}\n")
+    # Nothing listens on port 9 of loopback: used, this setting would fail.
+    run(shell, "%config GalileoMagics.console_url = 'http://127.0.0.1:9'")
+
+    result = run(shell, "%galileo_token --quiet")
+
+    assert result.success, result.error_in_exec
+    assert shell.user_ns["galileo_token"].api_url == sandbox.url
+
+
+def test_magic_config_console_url_beats_the_default(
+    shell: InteractiveShell, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GALILEO_API_KEY", demo.DEMO_API_KEY)
+    run(shell, f"%config GalileoMagics.console_url = '{sandbox.url}'")
+
+    assert run(shell, "%galileo_token --quiet").success
+    assert shell.user_ns["galileo_token"].api_url == sandbox.url
+
+
+def test_magic_flag_console_url_beats_environment(
+    shell: InteractiveShell, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GALILEO_API_KEY", demo.DEMO_API_KEY)
+    monkeypatch.setenv("GALILEO_CONSOLE_URL", "http://127.0.0.1:9")
+
+    assert run(shell, f"%galileo_token --quiet --console-url {sandbox.url}").success
+    assert shell.user_ns["galileo_token"].api_url == sandbox.url
+
+
 @pytest.mark.usefixtures("sandbox_env")
 def test_magic_failure_keeps_previous_token(shell: InteractiveShell) -> None:
     run(shell, "%galileo_token --quiet")
@@ -197,9 +238,9 @@ def test_magic_config_variable_refuses_bad_names(
     ("setting", "kept", "said"),
     [
         ("refresh_margin = -5", 300, "should not be less than 0"),
-        ("timeout = 0", 10.0, "is not a number of seconds above 0"),
-        ("timeout = -1.5", 10.0, "is not a number of seconds above 0"),
-        ("timeout = float('nan')", 10.0, "is not a number of seconds above 0"),
+        ("timeout = 0", 10.0, "timeout must be a positive number of seconds"),
+        ("timeout = -1.5", 10.0, "timeout must be a positive number of seconds"),
+        ("timeout = float('nan')", 10.0, "must be a positive number of seconds"),
     ],
 )
 def test_magic_config_refuses_bad_numbers(

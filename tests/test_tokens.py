@@ -301,3 +301,10 @@ def test_mask_short_tokens_fully() -> None:
 )
 def test_format_remaining_minutes_and_hours(seconds: int, shown: str) -> None:
     assert format_remaining(timedelta(seconds=seconds)) == shown
+
+
+@pytest.mark.parametrize("value", [1_767_225_600_000, "1767225600000", 1.7672256e12])
+def test_parse_expiry_epoch_milliseconds_refused(value: object) -> None:
+    # A documented limit: milliseconds land past year 9999 and are not guessed.
+    with pytest.raises(ServerError, match="not an ISO 8601 time or epoch seconds"):
+        parse_expiry(value)

@@ -10,16 +10,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import trustme
-from faultserver import FaultServer, refused_url, tls_context
+from faultserver import AnswerThenGone, FaultServer, refused_url, tls_context
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
-from galileo_magic import ConfigurationError, NetworkError, ServerError
+from galileo_magic import (
+    AuthenticationError,
+    ConfigurationError,
+    NetworkError,
+    OrganizationError,
+    ServerError,
+)
 from galileo_magic.auth import Auth, OrganizationChoice, Secret
-from galileo_magic.protocol import MAX_RETRY_AFTER, GalileoClient, _BoundedRetry
+from galileo_magic.protocol import GalileoClient
+from galileo_magic.transport import MAX_RETRY_AFTER, _BoundedRetry
 from galileo_magic.urls import is_loopback, require_secure
 
 CANARY_KEY = "gsk-canary-transport-4e8d2a6b"
@@ -248,6 +256,37 @@ def test_login_redirect_is_not_followed(
     assert other.requests == []
 
 
+def test_redirect_away_error_scrubs_sent_key_from_url(
+    client: GalileoClient, faults: FaultServer, other: FaultServer
+) -> None:
+    faults.redirect_target = (
+        other.url("ok", host="localhost") + f"/v1/token?echo={CANARY_KEY}"
+    )
+
+    with pytest.raises(ServerError, match="another origin") as caught:
+        client.get_token(faults.url("redirect-away"), KEY, NO_ORG)
+
+    assert CANARY_KEY not in str(caught.value)
+    assert "/v1/token?echo=***," in str(caught.value)
+
+
+def test_login_redirect_error_scrubs_sent_password_from_location(
+    client: GalileoClient, faults: FaultServer
+) -> None:
+    password = "canary transport/pw+91c3"
+    oauth = Auth("oauth2", username="ada", password=Secret(password))
+    faults.redirect_target = (
+        f"{faults.url('ok')}/login?raw={password}&quoted={quote(password, safe='')}"
+    )
+
+    with pytest.raises(ServerError, match=r"redirected \(307\)") as caught:
+        client.get_token(faults.url("redirect-away"), oauth, NO_ORG)
+
+    message = str(caught.value)
+    assert password not in message and quote(password, safe="") not in message
+    assert "/login?raw=***&quoted=***;" in message
+
+
 @pytest.mark.parametrize("case", ["429", "html-502", "503", "504"])
 def test_get_token_retries_transient_statuses_twice(
     case: str, client: GalileoClient, faults: FaultServer
@@ -257,11 +296,21 @@ def test_get_token_retries_transient_statuses_twice(
     assert faults.count(case) == 3
 
 
-@pytest.mark.parametrize("case", ["401", "403", "404", "405", "422-list", "500"])
+@pytest.mark.parametrize(
+    ("case", "error"),
+    [
+        ("401", AuthenticationError),
+        ("403", AuthenticationError),
+        ("404", ServerError),
+        ("405", ServerError),
+        ("422-list", OrganizationError),
+        ("500", ServerError),
+    ],
+)
 def test_get_token_never_retries_client_errors(
-    case: str, client: GalileoClient, faults: FaultServer
+    case: str, error: type[Exception], client: GalileoClient, faults: FaultServer
 ) -> None:
-    with pytest.raises(Exception):  # noqa: B017  # the class is test_faults' job
+    with pytest.raises(error):
         client.get_token(faults.url(case), KEY, NO_ORG)
     assert faults.count(case) == 1
 
@@ -293,6 +342,37 @@ def test_get_token_retries_refused_connection_twice(
     caplog.set_level(logging.WARNING, logger="urllib3")
     with pytest.raises(NetworkError, match="refused"):
         client.get_token(refused_url(), KEY, NO_ORG)
+    retries = [r for r in caplog.records if "Retrying" in r.getMessage()]
+    assert len(retries) == 2
+
+
+def test_get_token_mixed_faults_retry_at_most_twice_in_all(
+    client: GalileoClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A 503 (one status retry), then refused connections (connection retries):
+    # each counter alone allows two, so only the total bounds the mix.
+    caplog.set_level(logging.DEBUG, logger="urllib3")
+    server = AnswerThenGone()
+    try:
+        with pytest.raises(NetworkError, match="refused"):
+            client.get_token(server.url, KEY, NO_ORG)
+    finally:
+        server.close()
+
+    assert server.answered == 1
+    # urllib3 logs each retry it grants; the attempt that exhausts them raises.
+    retries = [r for r in caplog.records if "Incremented Retry" in r.getMessage()]
+    assert len(retries) == 2
+
+
+def test_login_post_retries_refused_connection(
+    client: GalileoClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A refused connection never sent the form, so retrying POST /login is safe.
+    caplog.set_level(logging.WARNING, logger="urllib3")
+    oauth = Auth("oauth2", username="ada", password=Secret(CANARY_PASSWORD))
+    with pytest.raises(NetworkError, match="POST .*/login failed: .*refused"):
+        client.get_token(refused_url(), oauth, NO_ORG)
     retries = [r for r in caplog.records if "Retrying" in r.getMessage()]
     assert len(retries) == 2
 

@@ -23,6 +23,7 @@ import pytest
 from faultserver import FaultServer
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
+from IPython.display import display
 from IPython.utils.capture import capture_output
 from nbclient import NotebookClient
 
@@ -61,7 +62,8 @@ def every_widget_state() -> str:
 
 def in_a_kernel(shell: InteractiveShell, *, allow_stdin: bool) -> None:
     # The magic only reads the kernel's _allow_stdin to decide who can answer.
-    shell.kernel = SimpleNamespace(_allow_stdin=allow_stdin)  # type: ignore[attr-defined]
+    kernel = SimpleNamespace(_allow_stdin=allow_stdin)
+    shell.kernel = kernel  # type: ignore[attr-defined]
 
 
 def test_login_form_prefills_without_secrets(
@@ -155,17 +157,69 @@ def test_login_form_sign_out_brings_the_form_back(
     assert panel.form.status == "idle"
 
 
-def test_login_form_text_line_names_the_fix() -> None:
+def test_login_form_text_line_names_the_fix(shell: InteractiveShell) -> None:
     form = LoginForm(
         gather({}, environ={}, dotenv={}),
         variable="v",
         submit=lambda values: None,
         list_organizations=lambda values: [],
     )
-    data = form._repr_mimebundle_()
-    data = data[0] if isinstance(data, tuple) else data
-    assert data["text/plain"] == FORM_LINE
-    assert "GALILEO_API_KEY" in FORM_LINE
+
+    # Where no widget manager runs, text/plain is all that is shown.
+    with capture_output() as captured:
+        display(form)
+        display(LoginPanel(form))
+
+    shown = [output.data["text/plain"] for output in captured.outputs]
+    assert shown == [FORM_LINE, FORM_LINE]
+    assert "renders widgets" in shown[0]
+    assert "set GALILEO_API_KEY, or GALILEO_USERNAME and GALILEO_PASSWORD" in shown[0]
+
+
+def test_login_form_unexpected_error_shows_and_logs_its_type_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(values: Any) -> None:
+        raise RuntimeError(f"the server said no to {values.api_key.reveal()}")
+
+    form = LoginForm(
+        gather({}, environ={}, dotenv={}),
+        variable="v",
+        submit=broken,
+        list_organizations=lambda values: [],
+    )
+
+    browser_says(form, type="submit", auth="api-key", api_key="k-canary-4")
+
+    assert form.status == "error"
+    assert form.message.startswith("Unexpected RuntimeError in the login form")
+    assert "k-canary-4" not in form.message + caplog.text
+    assert "Traceback" not in caplog.text
+    assert "the login form failed: RuntimeError" in caplog.text
+    assert form._secrets == {}
+
+
+def test_magic_console_kernel_gets_only_the_form_text_line(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A known limit: jupyter console allows input but renders no widget.
+
+    Such a kernel cannot be told from JupyterLab, so it gets the form, which
+    it shows as its text line; no hidden prompt is offered there.
+    """
+    in_a_kernel(shell, allow_stdin=True)
+
+    def no_prompt(prompt: str = "") -> str:
+        raise AssertionError(f"prompted: {prompt}")
+
+    monkeypatch.setattr("getpass.getpass", no_prompt)
+    monkeypatch.setattr("builtins.input", no_prompt)
+    with capture_output() as captured:
+        shell.run_line_magic("galileo_token", "")
+
+    (output,) = captured.outputs
+    assert output.data["text/plain"] == FORM_LINE
+    assert "galileo_token" not in shell.user_ns
 
 
 def test_magic_shows_form_in_a_kernel_that_allows_input(
@@ -207,6 +261,37 @@ def test_login_form_function_outside_a_kernel_raises(shell: InteractiveShell) ->
         galileo_magic.login_form()
 
 
+def test_login_form_function_refuses_an_empty_argument(
+    shell: InteractiveShell, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GALILEO_CONSOLE_URL", sandbox.url)
+    in_a_kernel(shell, allow_stdin=True)
+
+    with capture_output() as captured:
+        with pytest.raises(ConfigurationError, match=r"login_form\(console_url=''\)"):
+            galileo_magic.login_form(console_url="")
+
+    assert captured.outputs == []
+
+
+def test_login_form_function_environment_beats_config(
+    shell: InteractiveShell, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GALILEO_CONSOLE_URL", sandbox.url)
+    shell.run_line_magic("config", "GalileoMagics.console_url = 'http://127.0.0.1:9'")
+    shell.run_line_magic("config", "GalileoMagics.api_url = 'http://127.0.0.1:9'")
+    in_a_kernel(shell, allow_stdin=True)
+
+    with capture_output() as captured:
+        galileo_magic.login_form()
+
+    model_id = captured.outputs[0].data[VIEW]["model_id"]
+    form = ipywidgets.widgets.widget._instances[model_id].form
+    assert form.console_url == sandbox.url
+    # No GALILEO_API_URL: the configured API URL, the lowest layer, applies.
+    assert form.api_url == "http://127.0.0.1:9"
+
+
 def test_login_form_function_loads_extension_and_uses_variable(
     shell: InteractiveShell, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -221,6 +306,46 @@ def test_login_form_function_loads_extension_and_uses_variable(
     panel = ipywidgets.widgets.widget._instances[model_id]
     assert panel.form.variable == "my_token"
     assert panel.form.username == demo.DEMO_EMAIL
+
+
+URL_WITH_PASSWORD = "http://ada:canary-url-pw-77@127.0.0.1:9"
+
+
+def test_login_form_refuses_a_url_holding_a_password(
+    shell: InteractiveShell, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GALILEO_CONSOLE_URL", sandbox.url)
+    form = show_form(shell).form
+
+    browser_says(
+        form, type="credentials", console_url=URL_WITH_PASSWORD, api_key="k-canary-2"
+    )
+    assert (form.console_url, form.status) == ("", "error")
+    assert "console URL must not hold a user name or password" in form.message
+    assert form.organizations_state == "unknown"  # nothing was asked of any URL
+    form.set_state({"api_url": URL_WITH_PASSWORD})  # a state sync, not a message
+    assert form.api_url == ""
+    browser_says(form, type="submit", auth="api-key", console_url=URL_WITH_PASSWORD)
+
+    assert "galileo_token" not in shell.user_ns
+    assert form._secrets == {} and form.held == []
+    for state in (json.dumps(form.get_state()), every_widget_state()):
+        assert "canary-url-pw" not in state
+    browser_says(form, type="credentials", console_url=sandbox.url, api_url="")
+    assert (form.console_url, form.status, form.message) == (sandbox.url, "idle", "")
+
+
+def test_login_form_prefill_drops_a_url_holding_a_password(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GALILEO_CONSOLE_URL", URL_WITH_PASSWORD)
+    monkeypatch.setenv("GALILEO_API_KEY", "k-canary-3")
+
+    form = show_form(shell).form
+
+    assert (form.console_url, form.status) == ("", "error")
+    assert form.organizations_state == "unknown"
+    assert "canary-url-pw" not in every_widget_state()
 
 
 def test_countdown_sync_answers_with_the_server_clock() -> None:

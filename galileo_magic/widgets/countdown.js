@@ -96,10 +96,12 @@ function render({ model, el }) {
       remaining.textContent = formatRemaining(left);
       expiry.append(remaining);
     }
-    const autoRefresh = model.get("auto_refresh");
+    // The kernel's timer says when it refreshes; 0 means it will not.
+    const refreshAt = model.get("refresh_at_ms");
+    const untilRefresh = refreshAt - (Date.now() + serverOffset);
     refreshNote.textContent =
-      autoRefresh && left > margin
-        ? `refreshes in ${formatRemaining(left - margin)}`
+      refreshAt > 0 && left > 0 && untilRefresh > 0
+        ? `refreshes in ${formatRemaining(untilRefresh)}`
         : "";
   }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import anywidget
 import traitlets
 
 from ..tokens import GalileoToken
+from .text import with_text_line
 
 __all__ = ["CountdownWidget", "countdown_line"]
 
@@ -41,6 +43,9 @@ class CountdownWidget(anywidget.AnyWidget):
     clock_skew_ms = traitlets.Float(0.0).tag(sync=True)
     refresh_margin = traitlets.Int(300).tag(sync=True)
     auto_refresh = traitlets.Bool(False).tag(sync=True)
+    # The refresh timer's next attempt, server clock; 0 when none is due. The
+    # browser shows "refreshes in" from this alone, never from its own guess.
+    refresh_at_ms = traitlets.Float(0.0).tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
     state = traitlets.Enum(
         ("active", "replaced", "signed-out"), default_value="active"
@@ -77,6 +82,10 @@ class CountdownWidget(anywidget.AnyWidget):
             self.message = message
             self.state = "active"
 
+    def schedule(self, at: datetime | None) -> None:
+        """Show the next automatic refresh at ``at`` (server clock), or none."""
+        self.refresh_at_ms = 0.0 if at is None else at.timestamp() * 1000
+
     def _handle_message(self, _: Any, content: Any, buffers: Any) -> None:
         if not isinstance(content, dict):
             return
@@ -92,9 +101,5 @@ class CountdownWidget(anywidget.AnyWidget):
             self._on_logout()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        bundle = super()._repr_mimebundle_(**kwargs)
         line = countdown_line(self._token, self.variable)
-        if isinstance(bundle, tuple):
-            data, metadata = bundle
-            return {**data, "text/plain": line}, metadata
-        return {**(bundle or {}), "text/plain": line}
+        return with_text_line(super()._repr_mimebundle_(**kwargs), line)

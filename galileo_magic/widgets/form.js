@@ -10,7 +10,16 @@ const HELD = {
   api_key: "An API key is held in the kernel; type here to replace it.",
   password: "A password is held in the kernel; type here to replace it.",
 };
+const URL_WORDS = { console_url: "console URL", api_url: "API URL" };
 let views = 0;
+
+// Whether a URL's authority (before any path) holds user:password@; such a
+// URL would be saved with the widget state, so it is never synced.
+function hasUserInfo(url) {
+  const at = url.indexOf("//");
+  const afterScheme = at < 0 ? url : url.slice(at + 2);
+  return afterScheme.split(/[/?#]/)[0].includes("@");
+}
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -133,6 +142,22 @@ function render({ model, el }) {
     api_url: apiUrl.input,
     username: username.input,
   };
+  const urlNotes = { console_url: consoleUrl.note, api_url: apiUrl.note };
+
+  // Marks each URL holding user:password@ and says why; true if any does.
+  function refuseUserInfo() {
+    let refused = false;
+    for (const [name, note] of Object.entries(urlNotes)) {
+      const bad = hasUserInfo(plain[name].value);
+      plain[name].setAttribute("aria-invalid", bad ? "true" : "false");
+      note.textContent = bad
+        ? `The ${URL_WORDS[name]} must not hold a user name or password (…@host); ` +
+          "type it without them and sign in with the fields below."
+        : "";
+      refused ||= bad;
+    }
+    return refused;
+  }
 
   function method() {
     const checked = Object.values(radios).find((radio) => radio.checked);
@@ -157,6 +182,9 @@ function render({ model, el }) {
   }
 
   function send(type) {
+    // Nothing leaves the page while a URL holds a password: not the URL, and
+    // not the secrets either, which the kernel would use with the old URL.
+    if (refuseUserInfo()) return false;
     const content = snapshot();
     // Keep the model in step first, so a redraw never brings back old values.
     for (const name of ["auth", "organization", ...Object.keys(plain)]) {
@@ -164,6 +192,7 @@ function render({ model, el }) {
     }
     model.save_changes();
     model.send({ type, ...content });
+    return true;
   }
 
   function fillOrganizations() {
@@ -189,6 +218,7 @@ function render({ model, el }) {
     for (const [name, input] of Object.entries(plain)) {
       if (document.activeElement !== input) input.value = model.get(name);
     }
+    refuseUserInfo();
     consoleUrl.input.placeholder = model.get("console_placeholder");
     const held = model.get("held");
     for (const [name, input] of Object.entries(secretInputs)) {
@@ -216,10 +246,10 @@ function render({ model, el }) {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     if (model.get("status") === "working") return;
+    if (!send("submit")) return;
     submit.disabled = true;
     status.textContent = "Getting a token…";
     error.textContent = "";
-    send("submit");
   });
   for (const input of [...Object.values(secretInputs), ...Object.values(plain)]) {
     input.addEventListener("change", () => send("credentials"));

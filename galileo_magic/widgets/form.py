@@ -23,6 +23,7 @@ from ..auth import Secret
 from ..credentials import CredentialValues
 from ..errors import GalileoMagicError
 from ..urls import DEFAULT_CONSOLE_URL
+from .text import with_text_line
 
 __all__ = ["FORM_LINE", "LoginForm", "LoginPanel"]
 
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 _HERE = Path(__file__).parent
 _UUID = re.compile(r"[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}")
 _SECRET_KEYS = ("api_key", "password")
+_URL_KEYS = ("console_url", "api_url")
+_URL_WORDS = {"console_url": "console URL", "api_url": "API URL"}
 
 FORM_LINE = (
     "Galileo login form: it needs a front end that renders widgets (JupyterLab, "
@@ -78,6 +81,8 @@ class LoginForm(anywidget.AnyWidget):
         submit: Submit,
         list_organizations: ListOrganizations,
     ) -> None:
+        # URL fields whose last value was refused (it held user:password@).
+        self._bad_urls: set[str] = set()
         super().__init__(
             variable=variable,
             console_url=values.console_url or "",
@@ -118,7 +123,7 @@ class LoginForm(anywidget.AnyWidget):
     def refresh_organizations(self) -> None:
         """Fill the dropdown once the credentials are complete; else free text."""
         values = self.values()
-        if not values.has_credentials():
+        if self._bad_urls or not values.has_credentials():
             return
         try:
             found = list(self._list_organizations(values))
@@ -152,6 +157,25 @@ class LoginForm(anywidget.AnyWidget):
             self.status = "idle"
             self.message = ""
 
+    @traitlets.validate("console_url", "api_url")
+    def _refuse_user_info(self, proposal: Any) -> str:
+        """Clear a URL written with a user name or password, and say why.
+
+        Such a URL would be saved with the widget state, its password too.
+        """
+        name, value = proposal["trait"].name, str(proposal["value"])
+        refused = _has_user_info(value)
+        if refused:
+            self._bad_urls.add(name)
+        else:
+            self._bad_urls.discard(name)
+        if self._bad_urls:
+            shown = name if refused else min(self._bad_urls)
+            self.status, self.message = "error", _user_info_error(shown)
+        elif self.message in map(_user_info_error, _URL_KEYS):
+            self.status, self.message = "idle", ""
+        return "" if refused else value
+
     def _take(self, content: dict[str, Any]) -> None:
         """Apply the browser's snapshot: plain fields, then any new secret."""
         with self.hold_sync():
@@ -179,6 +203,11 @@ class LoginForm(anywidget.AnyWidget):
             self._get_token()
 
     def _get_token(self) -> None:
+        if self._bad_urls:
+            # Refused, like a failed fetch: the secrets go, the message stays.
+            self._secrets.clear()
+            self.held = []
+            return
         with self.hold_sync():
             self.status = "working"
             self.message = "Getting a token…"
@@ -195,20 +224,24 @@ class LoginForm(anywidget.AnyWidget):
             self.message = ""
 
     def _fail(self, exc: Exception) -> None:
-        from IPython.core.error import UsageError
-
-        if isinstance(exc, (GalileoMagicError, UsageError)):
-            text = str(exc)
+        if isinstance(exc, GalileoMagicError):
+            text = f"{type(exc).__name__}: {exc}"
         else:
-            # Unexpected: its text may not be safe to show, so only its type.
-            logger.exception("galileo-magic: the login form failed")
-            text = f"Unexpected {type(exc).__name__}; see the kernel log."
+            # Unexpected: its text and traceback may hold a secret (the kernel
+            # shows warnings on stderr), so its type only, here and in the log.
+            logger.warning(
+                "galileo-magic: the login form failed: %s", type(exc).__name__
+            )
+            text = (
+                f"Unexpected {type(exc).__name__} in the login form; please "
+                "report this error."
+            )
         with self.hold_sync():
             self.status = "error"
             self.message = text
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return _with_line(super()._repr_mimebundle_(**kwargs), FORM_LINE)
+        return with_text_line(super()._repr_mimebundle_(**kwargs), FORM_LINE)
 
 
 class LoginPanel(ipywidgets.VBox):
@@ -232,12 +265,17 @@ class LoginPanel(ipywidgets.VBox):
         countdown.observe(signed_out, names="state")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return _with_line(super()._repr_mimebundle_(**kwargs), FORM_LINE)
+        return with_text_line(super()._repr_mimebundle_(**kwargs), FORM_LINE)
 
 
-def _with_line(bundle: Any, line: str) -> Any:
-    """A widget's mime bundle with a readable text/plain line instead of its repr."""
-    if isinstance(bundle, tuple):
-        data, metadata = bundle
-        return {**data, "text/plain": line}, metadata
-    return {**(bundle or {}), "text/plain": line}
+def _has_user_info(url: str) -> bool:
+    """Whether ``url``'s authority (the part before any path) holds an ``@``."""
+    after_scheme = url.partition("//")[2] if "//" in url else url
+    return "@" in re.split(r"[/?#]", after_scheme, maxsplit=1)[0]
+
+
+def _user_info_error(name: str) -> str:
+    return (
+        f"The {_URL_WORDS[name]} must not hold a user name or password (…@host); "
+        "type it without them and sign in with the fields below."
+    )
