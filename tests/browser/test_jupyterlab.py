@@ -41,7 +41,11 @@ soon = GalileoToken("not-a-secret-soon-0000", now + timedelta(seconds=90))
 gone = GalileoToken("not-a-secret-gone-0000", now - timedelta(seconds=5))
 display(CountdownWidget(soon, variable="soon", refresh_margin=300))
 display(CountdownWidget(gone, variable="gone"))
+timed = CountdownWidget(soon, variable="timed", refresh_margin=300)
+timed.schedule(now + timedelta(seconds=45))
+display(timed)
 """
+URL_PASSWORD = "canary-url-pw-77"
 
 
 def seconds(text: str) -> int:
@@ -179,8 +183,12 @@ def test_jupyterlab_api_key_login_with_organization_dropdown(
     line = cell_text(page, 1, "ORG")
     assert line.split()[1:] == [demo.SHARED_ORG_SLUG, demo.SHARED_ORG_ID]
     run_cell(page, 2)
-    page.locator(".galileo-countdown.galileo-warning").wait_for()
+    page.locator(".galileo-countdown.galileo-warning").first.wait_for()
     page.locator(".galileo-countdown.galileo-expired").wait_for()
+    # Inside the margin, yet the timer's own schedule is what is shown.
+    note = page.locator(".galileo-countdown-refresh", has_text="refreshes in")
+    note.wait_for()
+    assert 30 <= seconds(note.inner_text().split()[-1]) <= 45
 
     saved = save_notebook(page, server)
     state = json.loads(saved)["metadata"]["widgets"]
@@ -209,6 +217,12 @@ def test_jupyterlab_wrong_password_keeps_form_then_password_login(
         == demo.DEMO_EMAIL
     )
     assert page.get_by_label("Email and password", exact=True).is_checked()
+    console = page.get_by_label("Console URL", exact=True)
+    console.fill(f"http://ada:{URL_PASSWORD}@127.0.0.1:9")
+    console.press("Tab")
+    page.get_by_text("console URL must not hold a user name or password").wait_for()
+    console.fill(sandbox.url)
+    console.press("Tab")
     password = page.get_by_label("Password", exact=True)
     password.fill(WRONG_PASSWORD)
     password.press("Enter")
@@ -230,7 +244,7 @@ def test_jupyterlab_wrong_password_keeps_form_then_password_login(
     assert cell_text(page, 1, "ORG").split() == ["ORG", "default", "False"]
 
     saved = save_notebook(page, server)
-    assert leaks(saved, canaries(sandbox)) == []
+    assert leaks(saved, canaries(sandbox, URL_PASSWORD)) == []
 
     # A reload draws the saved outputs again from the live kernel's models.
     page.reload()
