@@ -5,12 +5,12 @@ Python API (``fetch_token``, ``GalileoToken`` and the error tree) works without
 IPython. Heavy modules (requests, ipywidgets, anywidget, python-dotenv) are
 imported only when first needed, so loading the extension stays cheap.
 
-Layers, each importing only those above it in this list: ``errors`` and
-``urls``; ``auth`` (the values exchanged), ``transport``, ``responses`` and
-``protocol`` (HTTP); ``credentials``; ``tokens``; ``fetch``; ``lifecycle``;
-``widgets``; ``control``, ``prompts`` and ``line``; ``magics``. ``history`` (masking
-secrets in the history) stands apart and imports none of them; so does the
-``sandbox`` subpackage.
+Layers, each importing only those above it in this list: ``defaults``,
+``errors`` and ``urls``; ``auth`` (the values exchanged), ``transport``,
+``responses`` and ``protocol`` (HTTP); ``credentials``; ``tokens``; ``fetch``;
+``lifecycle``; ``widgets``; ``control``, ``prompts`` and ``line``; ``magics``.
+``history`` (masking secrets in the history) stands apart and imports none of
+them; so does the ``sandbox`` subpackage.
 """
 
 from __future__ import annotations

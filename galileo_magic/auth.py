@@ -7,19 +7,16 @@ credentials, an id that is not a UUID4) before any request is sent. A
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from .defaults import DEFAULT_API_KEY_HEADER
 from .errors import ConfigurationError, ServerError
 
 __all__ = [
     "API_KEY_HEADERS",
     "AUTH_METHODS",
-    "DEFAULT_API_KEY_HEADER",
-    "DEFAULT_TIMEOUT",
-    "DEFAULT_TOKEN_PATH",
     "Auth",
     "AuthMethod",
     "OrganizationChoice",
@@ -33,10 +30,6 @@ __all__ = [
 
 AuthMethod = Literal["api-key", "oauth2", "basic"]
 AUTH_METHODS: tuple[AuthMethod, ...] = ("api-key", "oauth2", "basic")
-DEFAULT_API_KEY_HEADER = "Galileo-API-Key"
-DEFAULT_TOKEN_PATH = "/v1/token"
-# Seconds per connect and per read of one HTTP step.
-DEFAULT_TIMEOUT = 10.0
 # Header names that carry an API key; all are dropped on a cross-origin redirect.
 API_KEY_HEADERS = (DEFAULT_API_KEY_HEADER, "Splunk-AO-API-Key")
 
@@ -248,6 +241,8 @@ def _latin1(value: str) -> bool:
 
 
 def _canonical_uuid4(value: str) -> str:
+    import uuid  # here, not at the top: uuid pulls in platform, slowing %load_ext
+
     try:
         parsed = uuid.UUID(value.strip())
     except (ValueError, AttributeError):

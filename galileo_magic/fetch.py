@@ -6,8 +6,8 @@ import logging
 import threading
 from datetime import datetime, timezone
 
-from .auth import DEFAULT_API_KEY_HEADER, DEFAULT_TIMEOUT, DEFAULT_TOKEN_PATH
 from .credentials import TokenRequest, build_request, gather
+from .defaults import DEFAULT_API_KEY_HEADER, DEFAULT_TIMEOUT, DEFAULT_TOKEN_PATH
 from .errors import ServerError
 from .protocol import GalileoClient
 from .tokens import GalileoToken

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import io
 import logging
 import re
@@ -103,6 +102,8 @@ def _looks_secret(flag: str) -> bool:
     name = flag.lower().replace("-", "").replace("_", "")
     if any(hint in name for hint in SECRET_HINTS):
         return True
+    import difflib  # only for the rare unknown flag; keeps %load_ext light
+
     return bool(difflib.get_close_matches(name, ("password", "apikey"), cutoff=0.7))
 
 

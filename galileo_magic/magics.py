@@ -16,14 +16,13 @@ from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Int, TraitError, Unicode, Union, validate
 
-from .auth import DEFAULT_API_KEY_HEADER, DEFAULT_TIMEOUT, DEFAULT_TOKEN_PATH
+from .defaults import DEFAULT_API_KEY_HEADER, DEFAULT_TIMEOUT, DEFAULT_TOKEN_PATH
 from .errors import ConfigurationError
-from .history import redact_current_cell, secret_words, typed_forms, url_passwords
-from .line import MagicRun, name_problem, shell_words
 
 if TYPE_CHECKING:
     from .control import TokenController
     from .lifecycle import Registry
+    from .line import MagicRun
 
 __all__ = ["GalileoMagics", "login_form"]
 
@@ -128,6 +127,9 @@ class GalileoMagics(Magics):
         then the nearest .env file, then the login form or a hidden prompt.
         Values are taken literally: no $name or {expression} expansion.
         """
+        # The line and history helpers load on first use, keeping %load_ext light.
+        from .line import MagicRun
+
         run = MagicRun(line)
         try:
             return self._run(run)
@@ -165,6 +167,9 @@ class GalileoMagics(Magics):
         Secrets typed on the line are scrubbed here, before any early exit,
         and even when the line cannot be read.
         """
+        from .history import secret_words
+        from .line import shell_words
+
         try:
             words = shell_words(line)
             args = self.galileo_token.parser.parse_args(words)
@@ -188,6 +193,8 @@ class GalileoMagics(Magics):
 
     def _variable(self, name: str | None) -> str:
         # An empty --var '' is a mistake to report, not a request for the default.
+        from .line import name_problem
+
         variable = self.variable if name is None else name
         problem = name_problem(variable, self.shell)
         if problem:
@@ -196,6 +203,8 @@ class GalileoMagics(Magics):
 
     @validate("variable")
     def _check_variable(self, proposal: Any) -> str:
+        from .line import name_problem
+
         problem = name_problem(proposal.value, self.shell)
         if problem:
             raise TraitError(f"GalileoMagics.variable {proposal.value!r} {problem}")
@@ -230,6 +239,8 @@ class GalileoMagics(Magics):
 
     def _scrub_line(self, args: Any) -> None:
         """Mask secrets typed on the line in the history."""
+        from .history import typed_forms, url_passwords
+
         secrets = [s for s in (args.api_key, args.password) if isinstance(s, str) and s]
         secrets += url_passwords(vars(args).values())
         if secrets:
@@ -239,6 +250,8 @@ class GalileoMagics(Magics):
     def _scrub(self, secrets: list[str], typed: list[str]) -> None:
         if not secrets:
             return
+        from .history import redact_current_cell
+
         redact_current_cell(self.shell, [*typed, *secrets])
         if not self._warned_secret_on_line:
             self._warned_secret_on_line = True

@@ -20,14 +20,12 @@ import requests
 
 from .auth import (
     API_KEY_HEADERS,
-    DEFAULT_API_KEY_HEADER,
-    DEFAULT_TIMEOUT,
-    DEFAULT_TOKEN_PATH,
     Auth,
     OrganizationChoice,
     TokenResponse,
     check_access_token,
 )
+from .defaults import DEFAULT_API_KEY_HEADER, DEFAULT_TIMEOUT, DEFAULT_TOKEN_PATH
 from .errors import ConfigurationError, GalileoMagicError, ServerError
 from .responses import (
     MAX_REDIRECTS,
