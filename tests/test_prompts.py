@@ -7,13 +7,12 @@ answered by a stand-in for ``getpass``/``input`` that records what was asked.
 from __future__ import annotations
 
 import io
-import os
 import sys
-from pathlib import Path
 
 import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
+from terminal import answer_key_prompt
 
 from galileo_magic.sandbox import SandboxServer
 from galileo_magic.sandbox import seed as demo
@@ -170,33 +169,12 @@ def test_magic_login_without_a_terminal_refuses_rather_than_ignore_it(
 def test_terminal_ipython_login_prompts_despite_a_key_in_the_environment(
     sandbox: SandboxServer,
 ) -> None:
-    import pexpect
 
-    ipython = Path(sys.executable).with_name("ipython")
     env = {
-        **os.environ,
         "GALILEO_CONSOLE_URL": sandbox.url,
         "GALILEO_API_KEY": "gsk-found-but-not-wanted",
     }
-    child = pexpect.spawn(
-        str(ipython),
-        ["--no-banner", "--quick", "--colors=NoColor", "--simple-prompt"],
-        env=env,
-        encoding="utf-8",
-        timeout=60,
-    )
-    try:
-        child.expect_exact("In [1]: ")
-        child.sendline("%load_ext galileo_magic")
-        child.expect_exact("In [2]: ")
-        child.sendline("%galileo_token --login")
-        child.expect_exact("Galileo API key (hidden): ")
-        child.sendline(demo.DEMO_API_KEY)
-        child.expect("Galileo token in galileo_token: organization (.*)\r\n")
-        seen = child.before + child.after
-        child.expect_exact("In [3]: ")
-        child.sendline("exit")
-        child.expect(pexpect.EOF)
-    finally:
-        child.close(force=True)
+
+    seen = answer_key_prompt(env, "%galileo_token --login", demo.DEMO_API_KEY)
+
     assert demo.DEMO_API_KEY not in seen

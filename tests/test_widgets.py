@@ -11,7 +11,6 @@ import base64
 import json
 import os
 import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,6 +25,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.display import display
 from IPython.utils.capture import capture_output
 from nbclient import NotebookClient
+from terminal import IPYTHON, answer_key_prompt, spawn_ipython
 
 import galileo_magic
 from galileo_magic import ConfigurationError, GalileoToken
@@ -37,7 +37,6 @@ from galileo_magic.widgets import FORM_LINE, CountdownWidget, LoginForm, LoginPa
 
 CANARY_PASSWORD = "canary-wrong-password-0d41aa"
 VIEW = "application/vnd.jupyter.widget-view+json"
-IPYTHON = Path(sys.executable).with_name("ipython")
 
 
 def magics_of(shell: InteractiveShell) -> GalileoMagics:
@@ -397,30 +396,10 @@ def test_terminal_ipython_prints_one_line_countdown(sandbox: SandboxServer) -> N
 
 
 def test_terminal_ipython_prompts_hidden_in_a_tty(sandbox: SandboxServer) -> None:
-    import pexpect
-
-    env = {**os.environ, "GALILEO_CONSOLE_URL": sandbox.url}
-    child = pexpect.spawn(
-        str(IPYTHON),
-        ["--no-banner", "--quick", "--colors=NoColor", "--simple-prompt"],
-        env=env,
-        encoding="utf-8",
-        timeout=60,
+    seen = answer_key_prompt(
+        {"GALILEO_CONSOLE_URL": sandbox.url}, "%galileo_token", demo.DEMO_API_KEY
     )
-    try:
-        child.expect_exact("In [1]: ")
-        child.sendline("%load_ext galileo_magic")
-        child.expect_exact("In [2]: ")
-        child.sendline("%galileo_token")
-        child.expect_exact("Galileo API key (hidden): ")
-        child.sendline(demo.DEMO_API_KEY)
-        child.expect("Galileo token in galileo_token: organization (.*)\r\n")
-        seen = child.before + child.after
-        child.expect_exact("In [3]: ")
-        child.sendline("exit")
-        child.expect(pexpect.EOF)
-    finally:
-        child.close(force=True)
+
     assert demo.DEMO_API_KEY not in seen
 
 
@@ -429,19 +408,9 @@ def test_terminal_ipython_ctrl_c_and_ctrl_d_at_prompts_are_one_line(
 ) -> None:
     import pexpect
 
-    env = {**os.environ, "GALILEO_CONSOLE_URL": sandbox.url}
-    child = pexpect.spawn(
-        str(IPYTHON),
-        ["--no-banner", "--quick", "--colors=NoColor", "--simple-prompt"],
-        env=env,
-        encoding="utf-8",
-        timeout=60,
-    )
+    child = spawn_ipython({"GALILEO_CONSOLE_URL": sandbox.url})
     shown = []
     try:
-        child.expect_exact("In [1]: ")
-        child.sendline("%load_ext galileo_magic")
-        child.expect_exact("In [2]: ")
         child.sendline("%galileo_token")
         child.expect_exact("Galileo API key (hidden): ")
         child.sendintr()
